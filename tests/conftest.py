@@ -1,0 +1,44 @@
+"""Shared test fixtures: the third-party corpora beside the checkout, and small packs on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SKILLPACKS = SHARED / "corpora" / "skillpacks"
+ANTHROPIC_SKILLS = SHARED / "corpora" / "anthropic-skills"
+BUNDLED = ROOT / "skills"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def skillpacks() -> Path:
+    if not (SKILLPACKS / ".claude-plugin" / "marketplace.json").is_file():
+        pytest.skip("../shared/corpora/skillpacks is not present")
+    return SKILLPACKS
+
+
+@pytest.fixture
+def anthropic_skills() -> Path:
+    if not (ANTHROPIC_SKILLS / ".claude-plugin" / "marketplace.json").is_file():
+        pytest.skip("../shared/corpora/anthropic-skills is not present")
+    return ANTHROPIC_SKILLS
+
+
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write `files` (relative path -> text or bytes) under `root` and return `root`."""
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
