@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 from conftest import write_tree
-
 from skillsrv.packs import load_source, load_sources
 
 ROUTER = """---
