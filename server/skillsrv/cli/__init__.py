@@ -16,7 +16,7 @@ from skillsrv import __version__
 from skillsrv.errors import SkillsrvError
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("packs", "show")
+COMMANDS: tuple[str, ...] = ("packs", "show", "route", "clarify", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

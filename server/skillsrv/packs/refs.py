@@ -12,7 +12,7 @@ from skillsrv.packs.model import Ref, RefKind
 LINK = re.compile(r"!?\[([^\]]*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 BACKTICK = re.compile(r"`([^`\n]+)`")
 BOLD = re.compile(r"\*\*([^*\n]+)\*\*|__([^_\n]+)__")
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+SLUG = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)+$")
 PACK_PATH = re.compile(r"(?<![\w./-])([a-z0-9]+(?:-[a-z0-9]+)*)/([a-z0-9]+(?:-[a-z0-9]+)+)"
                        r"(?:/([a-z0-9]+(?:-[a-z0-9]+)*))?(?![\w./-])")
 PACK_WORD = re.compile(r"\b(?:use|see|route to|load)?\s*(?:the\s+)?\**`?/?"

@@ -1,0 +1,331 @@
+"""The routing index: every router and sheet of every loaded pack as a scored candidate.
+
+Each candidate gathers what the packs say about it, in fields of different weight: route-table
+rows and symptom lists that point at it (strongest), its title and file name, its description,
+headings, the pack's description and keywords, and its body text (weakest). Scores are
+BM25-style per field, precomputed per term so a query costs one dictionary walk per term.
+Wrong-route rules, "do not use" lists and cross-pack references become redirect rules, and
+packs they name that are not loaded become redirect candidates of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from skillsrv.packs.model import (
+    Catalog,
+    ClarifyingQuestion,
+    Document,
+    Pack,
+    RecencyRow,
+    RedFlag,
+    Ref,
+    RefKind,
+    Skill,
+)
+from skillsrv.packs.refs import RefContext, find_refs
+from skillsrv.routing.text import terms
+
+FIELD_WEIGHTS = {
+    "trigger": 3.0,  # route-table rows and symptom phrases that send queries here
+    "title": 2.5,  # title, file name and skill name
+    "description": 1.5,
+    "use": 1.0,  # "use this skill when" items
+    "headings": 1.0,
+    "pack": 0.6,  # the pack's description, keywords and name
+    "body": 0.35,
+}
+K1 = 1.2
+B = 0.75
+
+
+@dataclass
+class EvidenceItem:
+    kind: str
+    text: str
+    source: str
+    terms: frozenset[str]
+
+
+@dataclass
+class Candidate:
+    pack: str
+    skill: str
+    sheet: str | None  # None: the skill's own SKILL.md
+    path: str
+    redirect: str | None = None  # set for a pack that is named but not loaded
+    fields: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    evidence: list[EvidenceItem] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return (self.pack, self.skill, self.sheet)
+
+
+@dataclass
+class RedirectRule:
+    """A symptom that belongs elsewhere: a wrong-route row, or a "do not use for" item."""
+
+    symptom_terms: frozenset[str]
+    symptom: str
+    target_pack: str | None  # a pack name as written (resolved later)
+    target_key: tuple[str, str, str | None] | None  # a sheet or skill of a loaded pack
+    wrong_key: tuple[str, str, str | None] | None
+    why: str
+    source: str
+    strength: float  # 1.0 for wrong-route rows, lower for looser "do not use" items
+
+
+@dataclass
+class PackQuestions:
+    generic: list[tuple[ClarifyingQuestion, str]] = field(default_factory=list)
+    by_target: dict[str, list[tuple[ClarifyingQuestion, str]]] = field(
+        default_factory=lambda: defaultdict(list))
+    red_flags: list[tuple[RedFlag, str, frozenset[str]]] = field(default_factory=list)
+    recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
+
+
+def _where(pack: Pack, path: str, line: int | None) -> str:
+    return f"{pack.name}/{path}:{line}" if line else f"{pack.name}/{path}"
+
+
+def resolve_pack(catalog: Catalog, name: str) -> Pack | None:
+    """A pack named as other packs write it: exact, or without the faction prefix
+    ("training-optimization" for "yzmir-training-optimization")."""
+    exact = catalog.find_pack(name)
+    if exact is not None:
+        return exact
+    suffix = [p for p in catalog.packs if p.name.endswith("-" + name)]
+    if len(suffix) == 1:
+        return suffix[0]
+    owner = [p for p in catalog.packs if p.find_skill(name) or p.find_skill(f"using-{name}")]
+    return owner[0] if len(owner) == 1 else None
+
+
+class RoutingIndex:
+    """Built once per catalog; immutable afterwards (hot reload builds a new one)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.candidates: list[Candidate] = []
+        self.rules: list[RedirectRule] = []
+        self.questions: dict[str, PackQuestions] = defaultdict(PackQuestions)
+        self._by_key: dict[tuple[str, str, str | None], int] = {}
+        self._redirects: dict[str, Candidate] = {}
+        for pack in catalog.packs:
+            self._add_pack(pack)
+        for pack in catalog.packs:
+            self._add_pack_rules(pack)
+        self.postings: dict[str, dict[int, float]] = {}
+        self.idf: dict[str, float] = {}
+        self._score_terms()
+
+    # -- building ----------------------------------------------------------------------
+
+    def _candidate(self, pack: Pack, skill: Skill, doc: Document) -> Candidate:
+        sheet = None if doc.file_name == "SKILL.md" else doc.file_name
+        candidate = Candidate(pack.name, skill.name, sheet, doc.path)
+        self._by_key[candidate.key] = len(self.candidates)
+        self.candidates.append(candidate)
+        return candidate
+
+    def _add(self, candidate: Candidate, field_name: str, text: str, *, kind: str | None = None,
+             source: str = "") -> None:
+        found = terms(text)
+        if not found:
+            return
+        candidate.fields[field_name].update(found)
+        if kind is not None:
+            candidate.evidence.append(EvidenceItem(kind, text.strip()[:160], source,
+                                                   frozenset(found)))
+
+    def _add_pack(self, pack: Pack) -> None:
+        pack_text = " ".join([pack.name.replace("-", " "), pack.description,
+                              " ".join(pack.keywords)])
+        for skill in pack.skills:
+            router = self._candidate(pack, skill, skill.document)
+            for doc in [*skill.sheets, *skill.orphans]:
+                self._candidate(pack, skill, doc)
+            for doc in skill.documents():
+                candidate = self.candidates[self._by_key[(pack.name, skill.name,
+                                                          None if doc is skill.document
+                                                          else doc.file_name)]]
+                self._add_document(pack, skill, doc, candidate, pack_text)
+            self._add_router_items(pack, skill, router)
+
+    def _add_document(self, pack: Pack, skill: Skill, doc: Document, candidate: Candidate,
+                      pack_text: str) -> None:
+        where = _where(pack, doc.path, None)
+        stem = doc.file_name.rsplit("/", 1)[-1].removesuffix(".md")
+        title = doc.title or ""
+        if doc is skill.document:
+            title = f"{title} {skill.name.removeprefix('using-')}"
+        else:
+            title = f"{title} {stem}"
+        self._add(candidate, "title", title.replace("-", " "), kind="title",
+                  source=_where(pack, doc.path, doc.body_line))
+        description = doc.description or (skill.description if doc is skill.document else "")
+        line = 1 if doc.frontmatter_raw else None
+        self._add(candidate, "description", description, kind="description",
+                  source=_where(pack, doc.path, line))
+        for heading in doc.headings:
+            self._add(candidate, "headings", heading.text, kind="heading",
+                      source=_where(pack, doc.path, heading.line))
+        self._add(candidate, "pack", pack_text, kind="keyword" if pack.keywords else None,
+                  source=where)
+        for item in doc.extracted.use_when:
+            self._add(candidate, "use", item.text, kind="use-when",
+                      source=_where(pack, item.source.path, item.source.line))
+        body_weight_text = doc.body
+        if doc is skill.document and skill.sheets:
+            # A router's body restates every route; leave those to the sheets they name.
+            body_weight_text = ""
+        candidate.fields["body"].update(terms(body_weight_text))
+
+    def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:
+        if ref.kind is RefKind.SHEET:
+            return (pack.name, skill.name, ref.name)
+        if ref.kind is RefKind.SKILL:
+            return (pack.name, ref.name, None)
+        return ("", "", None)
+
+    def _add_router_items(self, pack: Pack, skill: Skill, router: Candidate) -> None:
+        for doc in skill.documents():
+            items = doc.extracted
+            for route in items.routes:
+                key = self._target_key(pack, skill, route.target)
+                index = self._by_key.get(key)
+                if index is None:
+                    continue
+                weight_text = route.trigger if route.primary else route.trigger[:60]
+                self._add(self.candidates[index], "trigger", weight_text, kind="route-row",
+                          source=_where(pack, route.source.path, route.source.line))
+            for symptoms in items.symptoms:
+                index = self._by_key.get(self._target_key(pack, skill, symptoms.target))
+                if index is None:
+                    continue
+                for phrase in symptoms.phrases:
+                    self._add(self.candidates[index], "trigger", phrase, kind="symptom",
+                              source=_where(pack, symptoms.source.path, symptoms.source.line))
+            questions = self.questions[pack.name]
+            for question in items.questions:
+                entry = (question, _where(pack, question.source.path, question.source.line))
+                if question.target is not None and question.target.kind is RefKind.SHEET:
+                    questions.by_target[question.target.name].append(entry)
+                else:
+                    questions.generic.append(entry)
+            for flag in items.red_flags:
+                questions.red_flags.append((flag, _where(pack, flag.source.path,
+                                                         flag.source.line),
+                                            frozenset(terms(flag.pattern))))
+            for row in items.recency:
+                questions.recency.append((row, _where(pack, row.source.path, row.source.line)))
+
+    def _add_pack_rules(self, pack: Pack) -> None:
+        # Only a skill's own SKILL.md states routing rules: tables of "wrong / correct" in
+        # sheets are usually examples of the sheet's subject, not routing advice.
+        for skill in pack.skills:
+            for doc in (skill.document,):
+                items = doc.extracted
+                for rule in items.wrong_routes:
+                    if rule.correct_ref is None:
+                        continue
+                    self._add_rule(pack, skill, rule.symptom, rule.correct_ref,
+                                   rule.wrong_ref, rule.why or rule.correct,
+                                   _where(pack, rule.source.path, rule.source.line), 1.0)
+                for item in items.do_not_use:
+                    refs = find_refs(item.text, RefContext("", set(), set(), skill.name))
+                    for ref in refs[:1]:
+                        self._add_rule(pack, skill, item.text, ref, None, item.text,
+                                       _where(pack, item.source.path, item.source.line), 0.6)
+                for cross in items.cross_refs:
+                    if resolve_pack(self.catalog, cross.pack) is None:
+                        redirect = self._redirect_candidate(cross.pack)
+                        self._add(redirect, "description", cross.text, kind="description",
+                                  source=_where(pack, cross.source.path, cross.source.line))
+
+    def _redirect_candidate(self, name: str) -> Candidate:
+        existing = self._redirects.get(name)
+        if existing is not None:
+            return existing
+        candidate = Candidate(name, "", None, "", redirect=name)
+        self._add(candidate, "title", name.replace("-", " "))
+        self._by_key[candidate.key] = len(self.candidates)
+        self.candidates.append(candidate)
+        self._redirects[name] = candidate
+        return candidate
+
+    def _add_rule(self, pack: Pack, skill: Skill, symptom: str, correct: Ref,
+                  wrong: Ref | None, why: str, source: str, strength: float) -> None:
+        symptom_terms = frozenset(terms(symptom))
+        if not symptom_terms:
+            return
+        target_key: tuple[str, str, str | None] | None = None
+        target_pack: str | None = None
+        if correct.kind is RefKind.PACK:
+            resolved = resolve_pack(self.catalog, correct.name)
+            if resolved is None:
+                target_pack = correct.name
+                redirect = self._redirect_candidate(correct.name)
+                self._add(redirect, "trigger", symptom, kind="wrong-route", source=source)
+                if why and why != symptom:
+                    self._add(redirect, "description", why)
+            elif resolved.name != pack.name:
+                target_pack = resolved.name
+        else:
+            target_key = self._target_key(pack, skill, correct)
+            if target_key not in self._by_key:
+                return
+            self._add(self.candidates[self._by_key[target_key]], "trigger", symptom,
+                      kind="wrong-route", source=source)
+        wrong_key = self._target_key(pack, skill, wrong) if wrong is not None else None
+        if target_key is None and target_pack is None:
+            return
+        self.rules.append(RedirectRule(symptom_terms, symptom, target_pack, target_key,
+                                       wrong_key, why, source, strength))
+
+    def _score_terms(self) -> None:
+        """Precompute each term's BM25F contribution to each candidate."""
+        count = len(self.candidates)
+        if count == 0:
+            return
+        document_frequency: Counter[str] = Counter()
+        for candidate in self.candidates:
+            seen: set[str] = set()
+            for counts in candidate.fields.values():
+                seen.update(counts)
+            document_frequency.update(seen)
+        self.idf = {term: math.log(1 + (count - df + 0.5) / (df + 0.5))
+                    for term, df in document_frequency.items()}
+        averages = {name: max(1.0, sum(sum(c.fields[name].values()) for c in self.candidates)
+                              / count) for name in FIELD_WEIGHTS}
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        for index, candidate in enumerate(self.candidates):
+            combined: dict[str, float] = defaultdict(float)
+            for name, counts in candidate.fields.items():
+                weight = FIELD_WEIGHTS[name]
+                length = sum(counts.values())
+                norm = K1 * (1 - B + B * length / averages[name])
+                for term, tf in counts.items():
+                    combined[term] += weight * tf * (K1 + 1) / (tf + norm)
+            for term, value in combined.items():
+                postings[term][index] = self.idf[term] * value
+        self.postings = dict(postings)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def candidate(self, key: tuple[str, str, str | None]) -> Candidate | None:
+        index = self._by_key.get(key)
+        return self.candidates[index] if index is not None else None
+
+    def index_of(self, key: tuple[str, str, str | None]) -> int | None:
+        return self._by_key.get(key)
+
+    def score(self, query_terms: frozenset[str]) -> dict[int, float]:
+        totals: dict[int, float] = defaultdict(float)
+        for term in query_terms:
+            for index, value in self.postings.get(term, {}).items():
+                totals[index] += value
+        return totals

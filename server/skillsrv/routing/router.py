@@ -1,0 +1,381 @@
+"""Routing a query: the right sheet with evidence, a redirect to another pack, or the questions
+to ask first.
+
+The order of decisions:
+1. A wrong-route rule whose symptom the query matches wins: its correct route is the answer
+   (or a redirect, when that pack is not loaded).
+2. Otherwise candidates are ranked by score; a redirect candidate on top means "another pack".
+3. When the best score is weak or the runner-up too close, the decision is `clarify`.
+The thresholds come from `calibration` (fitted on the eval files; see `skillsrv eval
+--calibrate`), not from single queries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from skillsrv.errors import SkillsrvError
+from skillsrv.packs.model import Catalog
+from skillsrv.routing.index import Candidate, PackQuestions, RedirectRule, RoutingIndex
+from skillsrv.routing.models import (
+    ClarifyResult,
+    Decision,
+    Evidence,
+    Question,
+    Redirect,
+    RouteCandidate,
+    RouteDecision,
+    Slots,
+    Warning,
+)
+from skillsrv.routing.slots import extract_slots
+from skillsrv.routing.text import term_set, terms
+
+
+class QueryError(SkillsrvError):
+    """The query cannot be routed as given (empty, too long, not text, nothing loaded)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to abstain. Fitted by `skillsrv eval --calibrate` on the bundled and corpus evals."""
+
+    min_score: float = 6.0  # below this best score, ask instead of guessing
+    min_margin: float = 0.08  # (best - runner-up) / best below this: too close to call
+    rule_coverage: float = 0.6  # share of a wrong-route symptom's weight the query must cover
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+MAX_ROUTES = 5
+MAX_QUESTIONS = 5
+
+# Slot order for generic questions: how much each answer changes an architecture choice.
+SLOT_PRIORITY = ("modality", "task", "dataset_size", "compute", "latency", "deployment",
+                 "sequence_length", "input_size", "interpretability")
+SLOT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("modality", r"type of data|what data|modalit|kind of data|data type|what are you working"),
+    ("dataset_size", r"dataset|data size|how (much|many)|samples|examples|data volume|"
+                     r"labell?ed|how large"),
+    ("sequence_length", r"sequence length|context length|how long|sequence"),
+    ("latency", r"latency|real-?time|how fast|speed|fps"),
+    ("deployment", r"deploy|target|edge|where will|run on|production"),
+    ("compute", r"compute|gpu|memory|hardware|budget|resources"),
+    ("interpretability", r"interpretab|explain"),
+    ("input_size", r"resolution|image size|input size"),
+    ("task", r"task|goal|use case|what do you want|problem|classification or"),
+)
+DEFAULT_WHY = {
+    "modality": "the data type decides the architecture family",
+    "task": "classification, detection, generation and forecasting need different heads "
+            "and families",
+    "dataset_size": "data size decides capacity: small data favours simpler or pretrained "
+                    "models",
+    "compute": "the memory and compute budget bounds model size",
+    "latency": "a latency budget rules out large or iterative models",
+    "deployment": "edge and mobile targets need compact architectures",
+    "sequence_length": "sequence length decides between recurrent, convolutional and "
+                       "attention models",
+    "input_size": "input resolution drives activation memory and the stem design",
+    "interpretability": "interpretability needs can favour simpler models",
+}
+GENERIC_QUESTION = {
+    "modality": "What kind of data are you working with (images, text, time series, "
+                "tabular, graphs, audio, several)?",
+    "task": "What should the model do: classify, detect, segment, generate, forecast or "
+            "regress?",
+    "dataset_size": "How many labelled examples do you have?",
+    "compute": "What hardware will you train and run it on (GPU memory, CPU only, edge "
+               "device)?",
+    "latency": "Is there a latency budget at inference time (e.g. real-time, < 50 ms)?",
+}
+
+
+def check_query(query: object, max_chars: int) -> str:
+    if not isinstance(query, str):
+        raise QueryError("the query must be text", hint="send the user's words as a string")
+    if any(unicodedata.category(ch) in ("Cs", "Co") or ch == "\x00" for ch in query):
+        raise QueryError("the query contains non-text characters",
+                         hint="send plain text (UTF-8), not binary data")
+    controls = sum(1 for ch in query if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
+    if controls > max(3, len(query) // 20):
+        raise QueryError("the query contains non-text characters",
+                         hint="send plain text (UTF-8), not binary data")
+    stripped = " ".join(query.split())
+    if not stripped:
+        raise QueryError("the query is empty", hint="send the user's words")
+    if len(query) > max_chars:
+        raise QueryError(f"the query is {len(query):,} characters; the limit is {max_chars:,}",
+                         hint="send the user's question, not whole documents")
+    return stripped
+
+
+class Router:
+    """Routes queries over every pack of a catalog. Thread-safe: the index is read-only."""
+
+    def __init__(self, catalog: Catalog, *, max_query_chars: int = 10_000,
+                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        self.catalog = catalog
+        self.index = RoutingIndex(catalog)
+        self.max_query_chars = max_query_chars
+        self.thresholds = thresholds
+
+    # -- public ----------------------------------------------------------------------------
+
+    def route(self, query: str) -> RouteDecision:
+        text = self._validated(query)
+        query_terms = term_set(text)
+        slots = extract_slots(text)
+        scores = self.index.score(query_terms)
+        rule, coverage = self._matching_rule(query_terms)
+        ranked = self._rank(scores, rule, coverage)
+        warnings = self._warnings(text, query_terms, slots, ranked)
+        if rule is not None and rule.target_pack is not None and \
+                self.index.candidate((rule.target_pack, "", None)) is not None and \
+                self.catalog.find_pack(rule.target_pack) is None:
+            return RouteDecision(
+                decision=Decision.REDIRECT, routes=self._routes(ranked, query_terms)[:3],
+                redirect=Redirect(pack=rule.target_pack, reason=rule.why or rule.symptom,
+                                  source=rule.source),
+                known=slots.known(), warnings=warnings)
+        if not ranked:
+            return self._clarify_decision(slots, None, [], warnings, query_terms)
+        best_index = ranked[0][0]
+        best = self.index.candidates[best_index]
+        if best.redirect is not None and (rule is not None or self._confident(ranked)):
+            reason = next((e.text for e in best.evidence if e.terms & query_terms and
+                           e.kind == "wrong-route"), f"this belongs to the {best.redirect} pack")
+            source = next((e.source for e in best.evidence if e.terms & query_terms), None)
+            return RouteDecision(
+                decision=Decision.REDIRECT,
+                routes=self._routes([r for r in ranked if
+                                     self.index.candidates[r[0]].redirect is None],
+                                    query_terms)[:3],
+                redirect=Redirect(pack=best.redirect, reason=reason, source=source),
+                known=slots.known(), warnings=warnings)
+        routes = self._routes([r for r in ranked if self.index.candidates[r[0]].redirect is None],
+                              query_terms)
+        if rule is None and not self._confident(ranked):
+            return self._clarify_decision(slots, best if best.redirect is None else None,
+                                          routes, warnings, query_terms)
+        questions = self._questions(slots, best, query_terms)
+        return RouteDecision(decision=Decision.ROUTE, routes=routes, questions=questions,
+                             known=slots.known(), warnings=warnings)
+
+    def clarify(self, query: str) -> ClarifyResult:
+        decision = self.route(query)
+        return ClarifyResult(known=decision.known, questions=decision.questions)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def _validated(self, query: str) -> str:
+        text = check_query(query, self.max_query_chars)
+        if not self.catalog.packs:
+            raise QueryError("no packs are loaded",
+                             hint="add a pack source in manifest.yaml or with --pack-path")
+        return text
+
+    def _matching_rule(self, query_terms: frozenset[str]) -> tuple[RedirectRule | None, float]:
+        best: tuple[RedirectRule | None, float] = (None, 0.0)
+        idf = self.index.idf
+        short_query = len(query_terms) <= 2
+        for rule in self.index.rules:
+            overlap = rule.symptom_terms & query_terms
+            # One shared word is weak evidence, unless both the rule and the query are that short.
+            if len(overlap) < 2 and not (short_query and len(rule.symptom_terms) == 1 and overlap):
+                continue
+            total = sum(idf.get(t, 1.0) for t in rule.symptom_terms)
+            coverage = sum(idf.get(t, 1.0) for t in overlap) / total * rule.strength
+            if coverage >= self.thresholds.rule_coverage and coverage > best[1]:
+                best = (rule, coverage)
+        return best
+
+    def _rank(self, scores: dict[int, float], rule: RedirectRule | None,
+              coverage: float) -> list[tuple[int, float]]:
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        if rule is None or not ranked:
+            return ranked
+        top = ranked[0][1]
+        target_index: int | None = None
+        if rule.target_key is not None:
+            target_index = self.index.index_of(rule.target_key)
+        elif rule.target_pack is not None:
+            # The rule names a loaded pack: its best-scoring document, else its router.
+            in_pack = [(i, s) for i, s in ranked
+                       if self.index.candidates[i].pack == rule.target_pack]
+            if in_pack:
+                target_index = in_pack[0][0]
+            else:
+                pack = self.catalog.find_pack(rule.target_pack)
+                if pack and pack.skills:
+                    target_index = self.index.index_of((pack.name, pack.skills[0].name, None))
+        if target_index is None:
+            return ranked
+        boosted = [(i, s) for i, s in ranked if i != target_index]
+        return [(target_index, max(top, scores.get(target_index, 0.0)) * (1 + coverage)),
+                *boosted]
+
+    def _confident(self, ranked: list[tuple[int, float]]) -> bool:
+        best_index, best = ranked[0]
+        if best < self.thresholds.min_score:
+            return False
+        best_key = self.index.candidates[best_index].key
+        runner_up = next((s for i, s in ranked[1:]
+                          if self.index.candidates[i].key != best_key), 0.0)
+        return (best - runner_up) / best >= self.thresholds.min_margin
+
+    def _routes(self, ranked: list[tuple[int, float]],
+                query_terms: frozenset[str]) -> list[RouteCandidate]:
+        top = ranked[:MAX_ROUTES]
+        if not top:
+            return []
+        scale = max(1.0, top[0][1] / 4)
+        weights = [math.exp((s - top[0][1]) / scale) for _, s in top]
+        total = sum(weights)
+        strength = min(1.0, top[0][1] / (2 * self.thresholds.min_score))
+        routes = []
+        for (index, score), weight in zip(top, weights, strict=True):
+            candidate = self.index.candidates[index]
+            routes.append(RouteCandidate(
+                pack=candidate.pack, skill=candidate.skill, sheet=candidate.sheet,
+                score=round(score, 3), confidence=round(weight / total * strength, 3),
+                evidence=self._evidence(candidate, query_terms)))
+        return routes
+
+    def _evidence(self, candidate: Candidate, query_terms: frozenset[str]) -> list[Evidence]:
+        idf = self.index.idf
+        scored = []
+        for item in candidate.evidence:
+            overlap = item.terms & query_terms
+            if overlap:
+                weight = sum(idf.get(t, 0.0) for t in overlap) * (len(overlap) / len(item.terms))
+                scored.append((weight, item))
+        scored.sort(key=lambda pair: -pair[0])
+        seen: set[str] = set()
+        evidence = []
+        for _, item in scored:
+            if item.text in seen:
+                continue
+            seen.add(item.text)
+            evidence.append(Evidence(kind=item.kind, text=item.text, source=item.source))  # type: ignore[arg-type]
+            if len(evidence) == 4:
+                break
+        body_terms = sorted(t for t in query_terms if t in candidate.fields.get("body", {}))
+        if body_terms and len(evidence) < 5:
+            evidence.append(Evidence(kind="body", text="body mentions: " + ", ".join(
+                body_terms[:8]), source=f"{candidate.pack}/{candidate.path}"))
+        return evidence
+
+    # -- questions and warnings --------------------------------------------------------------
+
+    def _questions(self, slots: Slots, best: Candidate | None,
+                   query_terms: frozenset[str]) -> list[Question]:
+        known = set(slots.known())
+        questions: list[Question] = []
+        asked_slots: set[str] = set()
+
+        def offer(text: str, why: str, source: str, slot: str | None = None) -> None:
+            slot = slot or _slot_of(text)
+            if slot in known or slot in asked_slots:
+                return
+            asked_slots.add(slot)
+            questions.append(Question(slot=slot, question=text, why=why, source=source))
+
+        packs = [best.pack] if best is not None else [p.name for p in self.catalog.packs[:3]]
+        for pack_name in packs:
+            pack_questions = self.index.questions.get(pack_name, PackQuestions())
+            if best is not None and best.sheet is not None:
+                for question, source in pack_questions.by_target.get(best.sheet, []):
+                    offer(question.question, question.hint or DEFAULT_WHY.get(
+                        _slot_of(question.question), "it changes the recommendation"), source)
+            for flag, source, pattern_terms in pack_questions.red_flags:
+                if pattern_terms and len(pattern_terms & query_terms) / len(pattern_terms) >= 0.5:
+                    offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source)
+            for question, source in pack_questions.generic:
+                offer(question.question, question.hint or DEFAULT_WHY.get(
+                    _slot_of(question.question), "it changes the recommendation"), source)
+        for slot in SLOT_PRIORITY:
+            if slot in GENERIC_QUESTION:
+                offer(GENERIC_QUESTION[slot], DEFAULT_WHY[slot], "skillsrv", slot)
+        order = {slot: rank for rank, slot in enumerate(SLOT_PRIORITY)}
+        route_specific = [q for q in questions if q.source != "skillsrv"]
+        generic = sorted((q for q in questions if q.source == "skillsrv"),
+                         key=lambda q: order.get(q.slot, 99))
+        return [*route_specific, *generic][:MAX_QUESTIONS]
+
+    def _clarify_decision(self, slots: Slots, best: Candidate | None,
+                          routes: list[RouteCandidate], warnings: list[Warning],
+                          query_terms: frozenset[str]) -> RouteDecision:
+        return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3],
+                             questions=self._questions(slots, best, query_terms),
+                             known=slots.known(), warnings=warnings)
+
+    def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
+                  ranked: list[tuple[int, float]]) -> list[Warning]:
+        packs = {self.index.candidates[i].pack for i, _ in ranked[:3]} or \
+            {p.name for p in self.catalog.packs}
+        warnings: list[Warning] = []
+        for pack_name in sorted(packs):
+            for row, source in self.index.questions.get(pack_name, PackQuestions()).recency:
+                if _trend_named(row.trend, text, query_terms) and \
+                        _condition_touched(row.when_not, text, query_terms, slots):
+                    warnings.append(Warning(
+                        kind="recency",
+                        message=f"{row.trend}: not recommended when {row.when_not.lower()}; "
+                                f"consider {row.alternative}",
+                        source=source))
+        return warnings
+
+
+def _slot_of(question: str) -> str:
+    lower = question.lower()
+    return next((slot for slot, pattern in SLOT_PATTERNS if re.search(pattern, lower)), "other")
+
+
+_ACRONYM = re.compile(r"\(([^)]+)\)")
+
+
+def _trend_named(trend: str, text: str, query_terms: frozenset[str]) -> bool:
+    """Does the query name this trendy architecture (by acronym or by all its words)?"""
+    lower = text.lower()
+    for acronym in _ACRONYM.findall(trend):
+        for part in re.split(r"[,/]", acronym):
+            part = part.strip().lower()
+            if part and re.search(rf"\b{re.escape(part)}s?\b", lower):
+                return True
+    main = _ACRONYM.sub(" ", trend)
+    for option in re.split(r"/|\bor\b", main):
+        words = set(terms(option)) - {"model", "general", "architecture"}
+        if words and words <= query_terms:
+            return True
+    return False
+
+
+_LIMIT = re.compile(r"(<|>|under|below|over|above|fewer than|less than|more than)\s*~?\s*"
+                    r"(\d+(?:\.\d+)?)\s*(k|m|b)?", re.IGNORECASE)
+
+
+def _condition_touched(when_not: str, text: str, query_terms: frozenset[str],
+                       slots: Slots) -> bool:
+    """Does what the query says meet the row's "when not to use" condition?"""
+    limit = _LIMIT.search(when_not)
+    if limit and slots.dataset_size is not None and re.search(
+            r"data|image|sample|token|example|row|node|graph", when_not, re.IGNORECASE):
+        bound = float(limit.group(2)) * {"k": 1e3, "m": 1e6, "b": 1e9}.get(
+            (limit.group(3) or "").lower(), 1)
+        below = limit.group(1).lower() in ("<", "under", "below", "fewer than", "less than")
+        value = slots.dataset_size.value
+        return value < bound if below else value > bound
+    condition_terms = term_set(when_not) - {"need", "data", "dataset", "model"}
+    if not condition_terms:
+        return False
+    if slots.latency is not None and condition_terms & {"realtime", "latency", "fast"}:
+        return True
+    if slots.deployment in ("edge", "mobile") and condition_terms & {"edge", "mobile", "power"}:
+        return True
+    overlap = condition_terms & query_terms
+    return len(overlap) >= max(1, math.ceil(len(condition_terms) / 2))

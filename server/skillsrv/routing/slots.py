@@ -1,0 +1,200 @@
+"""What a query already says: modality, task, data size, input size, budget, latency, target.
+
+Regular expressions over the user's words, with units ("8k images", "2M rows", "24GB GPU",
+"< 50 ms"). Each slot left empty is a question routing may need to ask.
+"""
+
+from __future__ import annotations
+
+import re
+
+from skillsrv.routing.models import DatasetSize, Latency, MemoryBudget, Slots
+
+_MODALITIES: tuple[tuple[str, str], ...] = (
+    ("multimodal", r"multi-?modal|vision[- ]language|image[s]? (and|\+|with) (text|caption)s?|"
+                   r"text (and|\+) images?|captions? (and|\+) images?|clip\b|llava|"
+                   r"(audio|video) (and|\+) text|two[- ]tower"),
+    ("graph", r"\bgraphs?\b|molecul|social network|knowledge graph|\bnodes?\b|\bedges?\b|"
+              r"citation network|gnn|\bgcn\b|\bgat\b|link prediction|adjacency"),
+    ("time-series", r"time[- ]?series|forecast|sensor|telemetry|stock|sales (data|history)|"
+                    r"\beeg\b|\becg\b|signals?\b|accelerometer|sequential data|demand"),
+    ("audio", r"\baudio\b|speech|spectrogram|sound|\bvoice\b|music|waveform"),
+    ("video", r"\bvideos?\b|\bclips?\b|frames per"),
+    ("image", r"\bimages?\b|\bphotos?\b|pictures?|pics\b|x-?rays?|\bmri\b|\bct scans?\b|"
+              r"scans\b|pixels?|satellite|camera|vision\b|\bcnn\b|resnet|\bvit\b|"
+              r"segmentation mask|medical imaging|microscopy|\bfaces?\b|dermoscop|histolog"),
+    ("text", r"\btexts?\b|sentences?|documents?|\btokens?\b|\bnlp\b|language model|tweets?|"
+             r"reviews?\b|emails?|chatbot|translation|corpus|\bwords?\b|\bllm\b|\bbert\b|"
+             r"\bgpt\b|summari[sz]"),
+    ("tabular", r"tabular|\bcsv\b|spreadsheet|\brows?\b|columns?|features? (table|vector)|"
+                r"structured data|excel|database table|\bsql\b|churn|credit"),
+)
+
+_TASKS: tuple[tuple[str, str], ...] = (
+    ("segmentation", r"segment"),
+    ("detection", r"\bdetect|bounding box|object detection|yolo"),
+    ("generation", r"\bgenerat|synthes|\bgan\b|diffusion|\bvae\b|text-to-image|sample new"),
+    ("forecasting", r"forecast|predict (the )?(next|future)|horizon"),
+    ("language-modeling", r"language model|next[- ]token|autoregressive|\bllm\b"),
+    ("node-classification", r"node classification|classify (the )?nodes"),
+    ("link-prediction", r"link prediction|predict (links|edges)"),
+    ("anomaly-detection", r"anomal|outlier|fraud"),
+    ("recommendation", r"recommend"),
+    ("regression", r"regress|predict (a |the )?(price|value|number|amount)|continuous target"),
+    ("classification", r"classif|categori[sz]|label(l)?ed as|which class|sentiment|"
+                       r"diagnos|recogni[sz]"),
+    ("embedding", r"embedding|retrieval|similarity search"),
+)
+
+_UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|samples?|examples?|rows?|records?|"
+               r"sequences?|series|sentences?|documents?|docs|tokens?|graphs?|nodes?|molecules?|"
+               r"clips?|videos?|hours?|patients?|users?|transactions?|data ?points?|"
+               r"instances?|labels?|labell?ed|observations?|items?|reviews?|texts?|pairs?|"
+               r"frames?|recordings?|utterances?|customers?")
+_NUMBER = r"(\d{1,3}(?:[,_]\d{3})+|\d+(?:\.\d+)?)\s*(k|m|b|thousand|million|billion)?"
+_DATASET = re.compile(
+    _NUMBER + r"\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?(?:"
+    + r"[a-z-]+\s+)?(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
+_DATASET_SIZE_PHRASE = re.compile(r"(?:dataset|data set|training set)\s+(?:of|with|has|is)\s+"
+                                  r"(?:about\s+|around\s+|~)?" + _NUMBER, re.IGNORECASE)
+_MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000,
+                "b": 1_000_000_000, "billion": 1_000_000_000}
+
+_INPUT_SIZE = re.compile(r"\b(\d{2,5})\s*[x×]\s*(\d{2,5})(?:\s*[x×]\s*(\d{1,4}))?\b")
+_SEQ_LEN = re.compile(
+    r"(?:sequence|context|seq|window)\s*(?:length|len|size)?\s*(?:of|is|=|:)?\s*(?:about\s+)?"
+    r"(\d[\d,]*)\s*(k)?|(\d[\d,]*)\s*(k)?[- ](?:token|step|timestep|time step|sample)s?"
+    r"(?:[- ]long)?\s*(?:sequence|context|window|input)s?", re.IGNORECASE)
+_CLASSES = re.compile(r"(\d{1,6})\s+(?:classes|categories|labels|species|types|classes?)\b",
+                      re.IGNORECASE)
+
+_MEMORY = re.compile(r"(\d+(?:\.\d+)?)\s*(gb|gib|g|mb|mib|tb)\b(?:\s*(?:of\s+)?(?:v?ram|gpu|"
+                     r"memory|card))?", re.IGNORECASE)
+_GPU_NAMES: tuple[tuple[str, str, int | None], ...] = (
+    (r"\bh100\b", "H100 80GB GPU", 80), (r"\ba100\b", "A100 GPU", 40), (r"\bh200\b",
+                                                                        "H200 GPU", 141),
+    (r"\b4090\b", "RTX 4090 24GB GPU", 24), (r"\b3090\b", "RTX 3090 24GB GPU", 24),
+    (r"\bt4\b", "T4 16GB GPU", 16), (r"\bv100\b", "V100 GPU", 16), (r"\bl4\b", "L4 24GB GPU", 24),
+    (r"\b3060\b", "RTX 3060 12GB GPU", 12), (r"\bcolab\b", "Colab GPU (T4 16GB)", 16),
+)
+_COMPUTE = (
+    ("cpu only", r"cpu[- ]only|only (a |have a )?cpu|no gpu|without (a )?gpu|on (a )?cpu\b|"
+                 r"laptop"),
+    ("edge device", r"jetson|raspberry|microcontroller|\bmcu\b|edge (device|tpu)|coral|"
+                    r"arduino|esp32"),
+    ("mobile", r"\bphones?\b|mobile|android|ios\b|iphone|smartphone"),
+    ("multi-gpu", r"\d+\s*x?\s*(?:gpus|a100s|h100s)|multi[- ]gpu|cluster"),
+    ("gpu", r"\bgpu\b|\bcuda\b"),
+)
+_LATENCY_MS = re.compile(r"(?:<|under|below|within|less than|at most|max(?:imum)?|budget of|"
+                         r"in)\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec|seconds?)\b",
+                         re.IGNORECASE)
+_FPS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:fps|frames per second)", re.IGNORECASE)
+_REALTIME = re.compile(r"real[- ]?time|low[- ]latency|latency[- ]critical|instant|live "
+                       r"(video|stream|feed)|on the fly|streaming", re.IGNORECASE)
+_BATCH = re.compile(r"\boffline\b|overnight|batch (job|processing|inference)|nightly",
+                    re.IGNORECASE)
+_DEPLOY = (
+    ("edge", r"jetson|raspberry|microcontroller|\bmcu\b|edge|embedded|drone|robot|on[- ]device"),
+    ("mobile", r"\bphones?\b|mobile|android|\bios\b|iphone|smartphone|app\b"),
+    ("browser", r"browser|web ?assembly|wasm|javascript"),
+    ("cloud", r"cloud|server|\baws\b|gcp|azure|kubernetes|api endpoint|data ?cent"),
+    ("offline batch", r"offline|batch (job|processing)|nightly"),
+)
+_INTERPRET = re.compile(r"interpretab\w*|explainab\w*|explain (the|its|why)|regulat\w*|audit\w*|"
+                        r"clinic\w*|\bfda\b|complian\w*|transparen\w*|why the model|shap\b|"
+                        r"saliency",
+                        re.IGNORECASE)
+
+
+def _number(value: str, multiplier: str | None) -> int:
+    number = float(value.replace(",", "").replace("_", ""))
+    return int(number * _MULTIPLIERS.get((multiplier or "").lower(), 1))
+
+
+def _unit(word: str) -> str:
+    word = word.lower().replace(" ", "")
+    for canonical, pattern in (("images", r"image|photo|picture|scan|x-?ray|frame"),
+                               ("rows", r"row|record|transaction|customer"),
+                               ("tokens", r"token"), ("sequences", r"sequence|series|recording"),
+                               ("documents", r"sentence|document|doc|text|review"),
+                               ("graphs", r"graph|molecule"), ("nodes", r"node"),
+                               ("videos", r"video|clip"), ("hours", r"hour")):
+        if re.match(pattern, word):
+            return canonical
+    return "samples"
+
+
+def extract_slots(query: str) -> Slots:
+    text = " ".join(query.split())
+    lower = text.lower()
+    slots = Slots()
+    slots.modality = next((name for name, pattern in _MODALITIES
+                           if re.search(pattern, lower)), None)
+    slots.task = next((name for name, pattern in _TASKS if re.search(pattern, lower)), None)
+
+    # Numbers that are an input shape ("224x224") or a sequence length are not data sizes.
+    taken = [m.span() for m in (_INPUT_SIZE.search(text), _SEQ_LEN.search(text)) if m]
+    for size in _DATASET.finditer(text):
+        start = size.start(1)
+        if any(low <= start < high for low, high in taken):
+            continue
+        value = _number(size.group(1), size.group(2))
+        if value >= 2:
+            slots.dataset_size = DatasetSize(value=value, unit=_unit(size.group(3)),
+                                             text=size.group(0).strip())
+            break
+    if slots.dataset_size is None:
+        phrase = _DATASET_SIZE_PHRASE.search(text)
+        if phrase:
+            slots.dataset_size = DatasetSize(value=_number(phrase.group(1), phrase.group(2)),
+                                             unit="samples", text=phrase.group(0).strip())
+
+    shape = _INPUT_SIZE.search(text)
+    if shape:
+        slots.input_size = shape.group(0).replace("×", "x").replace(" ", "")
+    seq = _SEQ_LEN.search(text)
+    if seq:
+        digits, kilo = (seq.group(1), seq.group(2)) if seq.group(1) else (seq.group(3),
+                                                                          seq.group(4))
+        slots.sequence_length = _number(digits, kilo)
+    classes = _CLASSES.search(text)
+    if classes:
+        slots.num_classes = int(classes.group(1))
+
+    memory = _MEMORY.search(text)
+    if memory:
+        amount = float(memory.group(1))
+        unit = memory.group(2).lower()
+        scale = {"gb": 2**30, "gib": 2**30, "g": 2**30, "mb": 2**20, "mib": 2**20,
+                 "tb": 2**40}[unit]
+        slots.memory_budget = MemoryBudget(bytes=int(amount * scale), text=memory.group(0).strip())
+    for pattern, name, gigabytes in _GPU_NAMES:
+        if re.search(pattern, lower):
+            slots.compute = name
+            if slots.memory_budget is None and gigabytes:
+                slots.memory_budget = MemoryBudget(bytes=gigabytes * 2**30, text=name)
+            break
+    if slots.compute is None:
+        slots.compute = next((name for name, pattern in _COMPUTE if re.search(pattern, lower)),
+                             None)
+
+    latency = _LATENCY_MS.search(text)
+    fps = _FPS.search(text)
+    if latency:
+        amount = float(latency.group(1))
+        unit = latency.group(2).lower()
+        slots.latency = Latency(ms=amount if unit.startswith("m") else amount * 1000,
+                                text=latency.group(0).strip())
+    elif fps:
+        slots.latency = Latency(ms=round(1000 / float(fps.group(1)), 1), text=fps.group(0))
+    elif _REALTIME.search(text):
+        slots.latency = Latency(ms=None, text=_REALTIME.search(text).group(0))  # type: ignore[union-attr]
+    elif _BATCH.search(text):
+        slots.latency = Latency(ms=None, text="offline / batch")
+    slots.deployment = next((name for name, pattern in _DEPLOY if re.search(pattern, lower)),
+                            None)
+    interpret = _INTERPRET.search(text)
+    if interpret:
+        slots.interpretability = interpret.group(0)
+    return slots

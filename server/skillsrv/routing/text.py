@@ -1,0 +1,116 @@
+"""Turning text into comparable terms: lowercase words, light stemming, ML synonyms.
+
+Users write "pics", "convnet", "time-series" and "ts forecasting"; packs write "images",
+"CNN" and "time series". A small stemmer and a table of domain synonyms bring both to the
+same terms, so routing matches meaning rather than spelling.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[a-z0-9]+(?:[+#][a-z0-9]*)?")
+
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves im ive id dont doesnt
+isnt wont cant also use using used want wanting need needs needed get got go going like make
+making really something thing things lot lots kind sort way ways one ones much many well
+please help hi hello thanks thank anyone someone would could should might may must shall
+let lets us via etc eg ie vs versus per e g i e
+""".split())
+
+# Domain synonyms: each variant maps to one canonical term.
+SYNONYMS: dict[str, str] = {
+    "pic": "image", "pics": "image", "picture": "image", "photo": "image", "photograph": "image",
+    "img": "image", "imagery": "image", "xray": "image", "x-ray": "image", "scan": "image",
+    "convnet": "cnn", "convolutional": "cnn", "conv": "cnn", "convolution": "cnn",
+    "timeseries": "timeseries", "ts": "timeseries", "forecast": "forecasting",
+    "forecasts": "forecasting", "forecasted": "forecasting", "predicting": "predict",
+    "llms": "llm", "gpt": "gpt", "transformers": "transformer", "attn": "attention",
+    "rnns": "rnn", "lstms": "lstm", "grus": "gru", "gnns": "gnn", "gans": "gan", "vaes": "vae",
+    "molecule": "molecular", "molecules": "molecular", "chemistry": "molecular",
+    "normalisation": "normalization", "normalise": "normalization", "normalize": "normalization",
+    "batchnorm": "normalization", "layernorm": "normalization", "groupnorm": "normalization",
+    "rmsnorm": "normalization", "norm": "normalization",
+    "optimiser": "optimizer", "optimisers": "optimizer", "optimizers": "optimizer",
+    "tabular": "tabular", "spreadsheet": "tabular", "csv": "tabular",
+    "classifier": "classify", "classification": "classify", "classifying": "classify",
+    "categorize": "classify", "categorise": "classify",
+    "segmentation": "segment", "segmenting": "segment", "generation": "generate",
+    "generative": "generate", "generating": "generate", "synthesize": "generate",
+    "synthesise": "generate", "synthetic": "generate", "synthesis": "generate",
+    "diffusion": "diffusion", "ddpm": "diffusion", "detection": "detect", "detector": "detect",
+    "multimodal": "multimodal", "multi-modal": "multimodal", "crossmodal": "multimodal",
+    "vision-language": "multimodal", "deploy": "deploy", "deployment": "deploy",
+    "deploying": "deploy", "serving": "serve", "inference": "inference",
+    "realtime": "realtime", "latency": "latency", "embedded": "edge", "jetson": "edge",
+    "mobile": "edge", "phone": "edge", "smartphone": "edge", "microcontroller": "edge",
+    "raspberry": "edge", "on-device": "edge",
+}
+
+# Multi-word phrases that mean one thing; replaced before splitting into words.
+PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement) for pattern, replacement in (
+        (r"time[\s-]+series", " timeseries "),
+        (r"real[\s-]+time", " realtime "),
+        (r"x[\s-]+rays?", " image "),
+        (r"vision[\s-]+transformers?", " vit "),
+        (r"graph[\s-]+neural[\s-]+net(work)?s?", " gnn "),
+        (r"convolutional[\s-]+neural[\s-]+net(work)?s?", " cnn "),
+        (r"recurrent[\s-]+neural[\s-]+net(work)?s?", " rnn "),
+        (r"neural[\s-]+net(work)?s?", " network "),
+        (r"state[\s-]+space[\s-]+models?", " ssm "),
+        (r"mixture[\s-]+of[\s-]+experts", " moe "),
+        (r"batch[\s-]+norm(alization|alisation)?", " normalization batchnorm "),
+        (r"layer[\s-]+norm(alization|alisation)?", " normalization layernorm "),
+        (r"skip[\s-]+connections?", " residual skip "),
+        (r"on[\s-]+device", " edge "),
+        (r"learning[\s-]+rate", " learningrate "),
+        (r"out[\s-]+of[\s-]+memory|\boom\b", " outofmemory "),
+    ))
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "s", "ly")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A deliberately light stemmer: enough to equate plural/verb forms of the same word."""
+    word = SYNONYMS.get(word, word)
+    if len(word) <= 4 or word in SYNONYMS.values():
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            base = word[: -len(suffix)]
+            if suffix in ("ies", "ied"):
+                base += "y"
+            return SYNONYMS.get(base, base)
+    return word
+
+
+def normalize(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("'", "")
+    for pattern, replacement in PHRASES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def terms(text: str) -> list[str]:
+    """Content terms of `text`, stemmed, in order (duplicates kept)."""
+    out = []
+    for word in _WORD.findall(normalize(text)):
+        # Bare numbers ("5,000", "224") say little about where an answer lives; slots keep them.
+        if word in STOPWORDS or len(word) < 2 or word.isdigit():
+            continue
+        out.append(stem(word))
+    return out
+
+
+def term_set(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
