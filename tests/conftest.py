@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# One parse cache for the whole session (subprocesses inherit it): the first load of a corpus
+# is cold, later ones warm, and the user's own cache is never touched.
+os.environ.setdefault("SKILLSRV_CACHE_DIR", tempfile.mkdtemp(prefix="skillsrv-test-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -219,3 +219,22 @@ def test_blueprints_are_recorded_and_not_taken_for_orphan_sheets(tmp_path: Path)
                                          "tables.md": "#\n", "blueprints/mlp.md": "# MLP\n"})
     skill = load_source(tmp_path / "using-demo").packs[0].skills[0]
     assert skill.blueprints == ["blueprints/mlp.md"] and skill.orphans == []
+
+
+def test_an_edited_file_is_parsed_again_and_a_corrupt_cache_entry_is_ignored(
+        tmp_path: Path) -> None:
+    from skillsrv.packs import cache
+
+    write_tree(tmp_path / "using-demo", {"SKILL.md": ROUTER, "images.md": "# Images\n",
+                                         "tables.md": "# Tables\n"})
+    first = load_source(tmp_path / "using-demo").packs[0].skills[0]
+    assert first.find_sheet("images.md").title == "Images"
+    (tmp_path / "using-demo" / "images.md").write_text("# Pictures\n")
+    second = load_source(tmp_path / "using-demo").packs[0].skills[0]
+    assert second.find_sheet("images.md").title == "Pictures"
+    folder = cache.cache_dir()
+    assert folder is not None
+    for entry in folder.glob("*.json"):
+        entry.write_text("{not json")
+    third = load_source(tmp_path / "using-demo").packs[0].skills[0]
+    assert third.find_sheet("images.md").title == "Pictures"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from skillsrv.diagnostics import Diagnostic, error, warning
+from skillsrv.packs import cache as document_cache
 from skillsrv.packs.extract import extract
 from skillsrv.packs.frontmatter import parse_frontmatter
 from skillsrv.packs.markdown import parse_markdown
@@ -290,6 +291,17 @@ class _PackBuilder:
     def _document(self, path: Path, file_name: str, kind: DocKind, text: str, front: Any,
                   ctx: RefContext) -> Document:
         rel = self.rel(path)
+        key = document_cache.document_key(text, rel, file_name, kind.value, ctx.doc_dir,
+                                          ctx.own_skill, ctx.sheet_names, ctx.skill_names)
+        cached = document_cache.load(key)
+        if cached is not None:
+            return cached
+        document = self._parse_document(rel, file_name, kind, text, front, ctx)
+        document_cache.store(key, document)
+        return document
+
+    def _parse_document(self, rel: str, file_name: str, kind: DocKind, text: str, front: Any,
+                        ctx: RefContext) -> Document:
         parsed = parse_markdown(front.body, front.body_line)
         description = front.data.get("description")
         return Document(

@@ -20,6 +20,9 @@ PACK_WORD = re.compile(r"\b(?:use|see|route to|load)?\s*(?:the\s+)?\**`?/?"
                        re.IGNORECASE)
 
 
+_MARKERS = re.compile(r"\]\(|`|\*\*|__|/|\bpack|\bplugin", re.IGNORECASE)
+
+
 @dataclass
 class RefContext:
     """What a document can point at: the files of its skill and the skills of its pack."""
@@ -93,6 +96,8 @@ def find_refs(text: str, ctx: RefContext, *, target_column: bool = False) -> lis
     names; elsewhere only explicit forms do (links, paths, sheet names, "X pack").
     """
     found: list[Ref] = []
+    if not target_column and not _MARKERS.search(text):
+        return found  # no link, code span, emphasis, path or "pack" word: nothing to find
 
     def add(ref: Ref | None) -> None:
         if ref is not None and ref not in found:

@@ -26,7 +26,7 @@ from skillsrv.packs.model import (
     Skill,
 )
 from skillsrv.packs.refs import RefContext, find_refs
-from skillsrv.routing.text import terms
+from skillsrv.routing.text import term_counts, terms
 
 FIELD_WEIGHTS = {
     "trigger": 3.0,  # route-table rows and symptom phrases that send queries here
@@ -182,7 +182,7 @@ class RoutingIndex:
         if doc is skill.document and skill.sheets:
             # A router's body restates every route; leave those to the sheets they name.
             body_weight_text = ""
-        candidate.fields["body"].update(terms(body_weight_text))
+        candidate.fields["body"].update(term_counts(body_weight_text))
 
     def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:
         if ref.kind is RefKind.SHEET:

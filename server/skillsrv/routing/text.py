@@ -8,6 +8,7 @@ same terms, so routing matches meaning rather than spelling.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 _WORD = re.compile(r"[a-z0-9]+(?:[+#][a-z0-9]*)?")
@@ -110,6 +111,30 @@ def terms(text: str) -> list[str]:
             continue
         out.append(stem(word))
     return out
+
+
+@lru_cache(maxsize=262144)
+def _term_of(word: str) -> str | None:
+    if word in STOPWORDS or len(word) < 2 or word.isdigit():
+        return None
+    return stem(word)
+
+
+def term_counts(text: str) -> Counter[str]:
+    """Term counts of a long text, fast: words are counted first and each distinct word is
+    stemmed once; multi-word phrases are counted in one extra pass."""
+    lower = text.lower().replace("'", "")
+    counts: Counter[str] = Counter()
+    for word, count in Counter(_WORD.findall(lower)).items():
+        term = _term_of(word)
+        if term is not None:
+            counts[term] += count
+    for pattern, replacement in PHRASES:  # one pattern at a time keeps the literal-prefix scan
+        found = len(pattern.findall(lower))
+        if found:
+            for term in replacement.split():
+                counts[stem(term)] += found
+    return counts
 
 
 def term_set(text: str) -> frozenset[str]:
