@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from skillsrv.packs.model import Document
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
 
 @cache

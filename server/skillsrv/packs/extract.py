@@ -36,7 +36,7 @@ def _matcher(pattern: str) -> Callable[[str], bool]:
 
 
 is_target_header = _matcher(r"route|sheet|skill|\bload|go to|\bsee\b|reference|\bread\b|"
-                            r"\bpack\b|\buse\b|primary|where|destination|answer")
+                            r"\bpack\b|primary|destination")
 is_secondary_header = _matcher(r"secondary|also|alternative|related|then|next")
 is_why_header = _matcher(r"\bwhy\b|reason|rationale|priority|notes?\b|because|key consideration")
 is_wrong_header = _matcher(r"\bwrong\b|incorrect|mistaken|\bnot\b.*route")

@@ -120,6 +120,7 @@ class RoutingIndex:
             self._add_pack_rules(pack)
         self.postings: dict[str, dict[int, float]] = {}
         self.idf: dict[str, float] = {}
+        self.max_idf = 1.0
         self._score_terms()
 
     # -- building ----------------------------------------------------------------------
@@ -299,6 +300,7 @@ class RoutingIndex:
             document_frequency.update(seen)
         self.idf = {term: math.log(1 + (count - df + 0.5) / (df + 0.5))
                     for term, df in document_frequency.items()}
+        self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
         averages = {name: max(1.0, sum(sum(c.fields[name].values()) for c in self.candidates)
                               / count) for name in FIELD_WEIGHTS}
         postings: dict[str, dict[int, float]] = defaultdict(dict)
@@ -324,8 +326,11 @@ class RoutingIndex:
         return self._by_key.get(key)
 
     def score(self, query_terms: frozenset[str]) -> dict[int, float]:
+        """Scores in units of "one rare term matched in a strong field": raw BM25F divided by
+        the largest possible IDF, so thresholds mean the same for 3 sheets or 1,000."""
         totals: dict[int, float] = defaultdict(float)
         for term in query_terms:
             for index, value in self.postings.get(term, {}).items():
                 totals[index] += value
-        return totals
+        scale = self.max_idf
+        return {index: value / scale for index, value in totals.items()}

@@ -45,7 +45,7 @@ class QueryError(SkillsrvError):
 class Thresholds:
     """When to abstain. Fitted by `skillsrv eval --calibrate` on the bundled and corpus evals."""
 
-    min_score: float = 6.0  # below this best score, ask instead of guessing
+    min_score: float = 1.0  # below this best score, ask instead of guessing
     min_margin: float = 0.08  # (best - runner-up) / best below this: too close to call
     rule_coverage: float = 0.6  # share of a wrong-route symptom's weight the query must cover
 
@@ -128,8 +128,8 @@ class Router:
 
     def route(self, query: str) -> RouteDecision:
         text = self._validated(query)
-        query_terms = term_set(text)
         slots = extract_slots(text)
+        query_terms = term_set(text) | _slot_terms(slots)
         scores = self.index.score(query_terms)
         rule, coverage = self._matching_rule(query_terms)
         ranked = self._rank(scores, rule, coverage)
@@ -159,7 +159,8 @@ class Router:
                 known=slots.known(), warnings=warnings)
         routes = self._routes([r for r in ranked if self.index.candidates[r[0]].redirect is None],
                               query_terms)
-        if rule is None and not self._confident(ranked):
+        if rule is None and (not self._confident(ranked) or
+                             self._red_flag_open(best.pack, query_terms, slots)):
             return self._clarify_decision(slots, best if best.redirect is None else None,
                                           routes, warnings, query_terms)
         questions = self._questions(slots, best, query_terms)
@@ -228,6 +229,18 @@ class Router:
                           if self.index.candidates[i].key != best_key), 0.0)
         return (best - runner_up) / best >= self.thresholds.min_margin
 
+    def _red_flag_open(self, pack: str, query_terms: frozenset[str], slots: Slots) -> bool:
+        """A red flag ("best architecture for X") matches and what it asks is still unknown."""
+        known = set(slots.known())
+        for flag, _source, pattern_terms in self.index.questions.get(pack, PackQuestions()
+                                                                     ).red_flags:
+            if _flag_matches(pattern_terms, query_terms):
+                asked = {slot for slot, pattern in SLOT_PATTERNS
+                         if re.search(pattern, flag.ask.lower())}
+                if not asked or asked - known:
+                    return True
+        return False
+
     def _routes(self, ranked: list[tuple[int, float]],
                 query_terms: frozenset[str]) -> list[RouteCandidate]:
         top = ranked[:MAX_ROUTES]
@@ -293,7 +306,7 @@ class Router:
                     offer(question.question, question.hint or DEFAULT_WHY.get(
                         _slot_of(question.question), "it changes the recommendation"), source)
             for flag, source, pattern_terms in pack_questions.red_flags:
-                if pattern_terms and len(pattern_terms & query_terms) / len(pattern_terms) >= 0.5:
+                if _flag_matches(pattern_terms, query_terms):
                     offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source)
             for question, source in pack_questions.generic:
                 offer(question.question, question.hint or DEFAULT_WHY.get(
@@ -329,6 +342,33 @@ class Router:
                                 f"consider {row.alternative}",
                         source=source))
         return warnings
+
+
+# What the slot parser understood, as index terms: "200k rows, 60 columns" is tabular data even
+# when the word "tabular" is never written.
+_MODALITY_TERMS = {"image": "image", "text": "text", "time-series": "timeseries",
+                   "tabular": "tabular", "graph": "graph", "audio": "audio", "video": "video",
+                   "multimodal": "multimodal"}
+_TASK_TERMS = {"classification": "classify", "segmentation": "segment", "detection": "detect",
+               "generation": "generate", "forecasting": "forecasting",
+               "language-modeling": "llm", "regression": "regression"}
+
+
+def _slot_terms(slots: Slots) -> frozenset[str]:
+    found = set()
+    if slots.modality in _MODALITY_TERMS:
+        found.add(_MODALITY_TERMS[slots.modality])
+    if slots.task in _TASK_TERMS:
+        found.add(_TASK_TERMS[slots.task])
+    return frozenset(found)
+
+
+def _flag_matches(pattern_terms: frozenset[str], query_terms: frozenset[str]) -> bool:
+    if not pattern_terms:
+        return False
+    overlap = pattern_terms & query_terms
+    return len(overlap) >= min(2, len(pattern_terms)) and \
+        len(overlap) / len(pattern_terms) >= 0.6
 
 
 def _slot_of(question: str) -> str:

@@ -61,6 +61,8 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement) for pattern, replacement in (
         (r"time[\s-]+series", " timeseries "),
         (r"real[\s-]+time", " realtime "),
+        (r"data[\s-]?loaders?", " dataloader data loading "),
+        (r"fine[\s-]+tun(e|ed|ing)", " finetune "),
         (r"x[\s-]+rays?", " image "),
         (r"vision[\s-]+transformers?", " vit "),
         (r"graph[\s-]+neural[\s-]+net(work)?s?", " gnn "),
@@ -73,26 +75,51 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"layer[\s-]+norm(alization|alisation)?", " normalization layernorm "),
         (r"skip[\s-]+connections?", " residual skip "),
         (r"on[\s-]+device", " edge "),
-        (r"learning[\s-]+rate", " learningrate "),
-        (r"out[\s-]+of[\s-]+memory|\boom\b", " outofmemory "),
+        (r"learning[\s-]+rate", " learningrate learning rate "),
+        (r"out[\s-]+of[\s-]+memory|\boom\b", " outofmemory memory "),
     ))
 
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "s", "ly")
+_CANONICAL = frozenset(SYNONYMS.values())
+_VOWELS = frozenset("aeiouy")
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A deliberately light stemmer: enough to equate plural/verb forms of the same word."""
+    """A light stemmer that maps plural and verb forms of a word to one term.
+
+    "images", "image" and "imaging" all become "imag"; "routes", "routing" -> "rout".
+    Synonyms are applied before and after, so "photos" and "pictures" meet "image".
+    """
     word = SYNONYMS.get(word, word)
-    if len(word) <= 4 or word in SYNONYMS.values():
+    if len(word) <= 3 or word in _CANONICAL:
         return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            base = word[: -len(suffix)]
-            if suffix in ("ies", "ied"):
-                base += "y"
-            return SYNONYMS.get(base, base)
-    return word
+    base = word
+    if base.endswith("ies") and len(base) > 4:
+        base = base[:-3] + "y"
+    elif base.endswith("sses"):
+        base = base[:-2]
+    elif base.endswith("es") and base[-3] in "sxz" or base.endswith(("ches", "shes")):
+        base = base[:-2]
+    elif base.endswith("s") and not base.endswith(("ss", "us", "is")):
+        base = base[:-1]
+    for suffix in ("ations", "ation", "ing", "ed"):
+        if base.endswith(suffix) and len(base) - len(suffix) >= 3:
+            stripped = base[: -len(suffix)]
+            doubled = len(stripped) >= 2 and stripped[-1] == stripped[-2]
+            if doubled and (stripped[-1] not in _VOWELS | {"l", "s", "z"}
+                            or (stripped[-1] == "l" and len(stripped) > 5)):
+                stripped = stripped[:-1]  # running -> run, modelling -> model
+            if any(ch in _VOWELS for ch in stripped):
+                base = stripped
+            break
+    base = SYNONYMS.get(base, base)
+    if base in _CANONICAL:
+        return base
+    if base + "e" in _CANONICAL:  # imaging -> image
+        return base + "e"
+    if base.endswith("e") and len(base) > 4:
+        base = base[:-1]
+    return SYNONYMS.get(base, base)
 
 
 def normalize(text: str) -> str:

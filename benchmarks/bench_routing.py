@@ -1,0 +1,51 @@
+"""Routing index build time and route latency over the 46-pack corpus, with no torch import.
+
+Run: .venv/bin/python benchmarks/bench_routing.py [PATH]   (default ../shared/corpora/skillpacks)
+Latency: 1,000 route() calls over the queries of the bundled and corpus eval files.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from skillsrv.packs import load_sources
+from skillsrv.routing import Router
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT.parent / "shared" / "corpora" / "skillpacks"
+EVAL_FILES = [ROOT / "skills" / "neural-architectures" / "evals.yaml",
+              ROOT / "tests" / "evals" / "corpus.yaml"]
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    start = time.perf_counter()
+    catalog = load_sources([ROOT / "skills", path])
+    loaded = time.perf_counter()
+    router = Router(catalog)
+    built = time.perf_counter()
+    queries = [case["query"] for file in EVAL_FILES if file.exists()
+               for case in yaml.safe_load(file.read_text())["cases"]]
+    timings = []
+    for number in range(1000):
+        query = queries[number % len(queries)]
+        begin = time.perf_counter()
+        router.route(query)
+        timings.append((time.perf_counter() - begin) * 1000)
+    timings.sort()
+    print(f"packs {len(catalog.packs)}, candidates {len(router.index.candidates)}, "
+          f"redirect rules {len(router.index.rules)}, distinct queries {len(queries)}")
+    print(f"load (parse cache as found): {loaded - start:.3f} s")
+    print(f"index build: {built - loaded:.3f} s")
+    print(f"route latency over 1,000 calls: p50 {statistics.median(timings):.2f} ms, "
+          f"p99 {timings[989]:.2f} ms, max {timings[-1]:.2f} ms")
+    print(f"torch imported: {'torch' in sys.modules}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Routing decisions on a small pack written to disk: routes with evidence, wrong-route rules,
+redirects, recency warnings, clarifying questions, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_tree
+from skillsrv.packs import Catalog, load_source, load_sources
+from skillsrv.routing import QueryError, Router
+
+ROUTER = """---
+name: using-vision
+description: "Use when choosing a vision or sequence architecture for a new problem"
+---
+# Vision router
+
+## Route by data
+
+| Data | Route To | Why |
+|---|---|---|
+| Photos, medical scans, satellite images | [cnn.md](cnn.md) | spatial structure |
+| Sensor time series and forecasting | [sequences.md](sequences.md) | temporal order |
+
+### Images
+
+**Symptoms triggering this route:**
+- "classify pictures"
+- "tumour scans"
+
+**Route to:** [cnn.md](cnn.md)
+
+**Clarifying questions:**
+- "How many labelled images do you have?" (under 10k: pretrained CNN; over 1M: ViT)
+- "Does it have to run on a device?" (edge: mobile CNN)
+
+## Red Flags
+
+| Pattern | Why Clarify | What to Ask |
+|---|---|---|
+| "Best model for my data" | best depends on constraints | "What data, how much, and what hardware?" |
+
+## Common Routing Mistakes
+
+| Symptom | Wrong Route | Correct Route | Why |
+|---|---|---|---|
+| "loss explodes to NaN during training" | [cnn.md](cnn.md) | **training-optimization** | training dynamics, not architecture |
+| "Vision transformer versus ResNet for scans" | [sequences.md](sequences.md) | [cnn.md](cnn.md) | a comparison of image models |
+
+## Recency Bias
+
+| Trendy Architecture | When NOT to Use | Better Alternative |
+|---|---|---|
+| Vision Transformers (ViT) | Small datasets (< 10k images) | A pretrained ResNet |
+"""
+
+FILES = {
+    "using-vision/SKILL.md": ROUTER,
+    "using-vision/cnn.md": "---\nname: cnn\ndescription: \"Use when picking a convolutional "
+                           "network for images\"\n---\n# Convolutional networks\n\n## ResNet "
+                           "depths\n\nResidual blocks, pooling, pretrained weights.\n",
+    "using-vision/sequences.md": "# Sequence models\n\n## LSTM and TCN\n\nRecurrent and "
+                                 "temporal convolution models for ordered data.\n",
+}
+
+
+@pytest.fixture
+def router(tmp_path: Path) -> Router:
+    return Router(load_source(write_tree(tmp_path / "vision", FILES)))
+
+
+def test_a_clear_query_routes_to_the_sheet_with_evidence_and_sources(router: Router) -> None:
+    decision = router.route("I want to classify pictures of birds from my camera traps")
+    assert decision.decision.value == "route"
+    best = decision.routes[0]
+    assert (best.pack, best.skill, best.sheet) == ("vision", "using-vision", "cnn.md")
+    assert 0 < best.confidence <= 1 and best.score > decision.routes[1].score
+    symptom = next(e for e in best.evidence if e.kind == "symptom")
+    assert symptom.text == "classify pictures"
+    assert symptom.source.startswith("vision/using-vision/SKILL.md:")
+
+
+def test_routes_come_best_first_and_are_deterministic(router: Router) -> None:
+    first = router.route("forecasting sensor time series for a factory")
+    again = router.route("forecasting sensor time series for a factory")
+    assert first == again
+    assert first.routes[0].sheet == "sequences.md"
+    assert [r.score for r in first.routes] == sorted((r.score for r in first.routes),
+                                                     reverse=True)
+
+
+def test_a_wrong_route_rule_wins_over_the_sheet_that_looks_right(router: Router) -> None:
+    decision = router.route("vision transformer versus resnet for my scans?")
+    assert decision.decision.value == "route"
+    assert decision.routes[0].sheet == "cnn.md"
+    assert decision.routes[0].evidence[0].kind == "wrong-route"
+
+
+def test_a_wrong_route_to_a_pack_that_is_not_loaded_is_a_redirect(router: Router) -> None:
+    decision = router.route("my loss explodes to NaN after two epochs of training")
+    assert decision.decision.value == "redirect"
+    assert decision.redirect is not None
+    assert decision.redirect.pack == "training-optimization"
+    assert "training dynamics" in decision.redirect.reason
+    assert decision.redirect.source is not None and "SKILL.md:" in decision.redirect.source
+
+
+def test_a_wrong_route_to_a_loaded_pack_routes_into_that_pack(tmp_path: Path) -> None:
+    write_tree(tmp_path / "vision", FILES)
+    write_tree(tmp_path / "training-optimization", {
+        "using-training-optimization/SKILL.md": "---\nname: using-training-optimization\n"
+        "description: \"Use when training diverges\"\n---\n# Training\n\n| Symptom | Route To |"
+        "\n|---|---|\n| loss is NaN | [nan.md](nan.md) |\n",
+        "using-training-optimization/nan.md": "# NaN losses\n\nGradient clipping.\n"})
+    catalog = load_sources([tmp_path / "vision", tmp_path / "training-optimization"])
+    decision = Router(catalog).route("my loss explodes to NaN after two epochs of training")
+    assert decision.decision.value == "route"
+    assert decision.routes[0].pack == "training-optimization"
+
+
+def test_a_vague_query_asks_first_instead_of_guessing(router: Router) -> None:
+    decision = router.route("what is the best model for my data?")
+    assert decision.decision.value == "clarify"
+    asks = [q.question for q in decision.questions]
+    assert "What data, how much, and what hardware?" in asks
+    red_flag = next(q for q in decision.questions if q.question.startswith("What data"))
+    assert red_flag.source.startswith("vision/using-vision/SKILL.md:")
+
+
+def test_questions_skip_what_the_query_already_says(router: Router) -> None:
+    decision = router.route("classify pictures: 50k labelled images, must run on a phone")
+    assert decision.known["dataset_size"]["value"] == 50_000
+    slots = [q.slot for q in decision.questions]
+    assert "dataset_size" not in slots and "deployment" not in slots
+
+
+def test_route_specific_questions_come_first_with_their_why(router: Router) -> None:
+    decision = router.route("classify pictures of tumour scans")
+    first = decision.questions[0]
+    assert first.question == "How many labelled images do you have?"
+    assert "pretrained CNN" in first.why and "SKILL.md:" in first.source
+
+
+def test_a_trendy_architecture_on_too_little_data_gets_a_recency_warning(
+        router: Router) -> None:
+    decision = router.route("should I train a ViT on my 3,000 tumour scans?")
+    [warning] = decision.warnings
+    assert warning.kind == "recency" and "ResNet" in warning.message
+    assert router.route("should I train a ViT on 2M images?").warnings == []
+
+
+@pytest.mark.parametrize("query", ["", "   \n\t ", "x" * 100_001, "abc\x00def",
+                                   "\x01\x02\x03\x04\x05\x06\x07\x08 binary"])
+def test_bad_queries_are_clear_errors(router: Router, query: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        router.route(query)
+    assert caught.value.message and caught.value.hint
+
+
+def test_no_packs_loaded_is_a_clear_error() -> None:
+    with pytest.raises(QueryError, match="no packs are loaded"):
+        Router(Catalog()).route("classify images")
+
+
+def test_an_unrelated_query_is_not_routed(router: Router) -> None:
+    decision = router.route("what is a good recipe for sourdough bread?")
+    assert decision.decision.value == "clarify"
