@@ -8,6 +8,7 @@ problem becomes a diagnostic with file, line and what to do, and the rest keeps 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
@@ -311,6 +312,7 @@ class _PackBuilder:
             headings=[HeadingInfo(level=h.level, text=h.text, line=h.line)
                       for h in parsed.headings],
             body=front.body, body_line=front.body_line, size=len(text.encode()),
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
             extracted=extract(parsed, rel, ctx))
 
     def _check_skill_name(self, data: dict[str, Any], lines: dict[str, int], skill_dir: Path,

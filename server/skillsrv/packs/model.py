@@ -141,6 +141,7 @@ class Document(BaseModel):
     body: str = Field(default="", repr=False)
     body_line: int = 1
     size: int = 0
+    sha256: str = ""  # of the file's text as loaded (UTF-8, BOM and CRLF normalised)
     extracted: Extracted = Field(default_factory=Extracted)
 
 

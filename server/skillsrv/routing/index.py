@@ -10,10 +10,15 @@ packs they name that are not loaded become redirect candidates of their own.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import pickle
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from skillsrv.packs.cache import cache_dir
 from skillsrv.packs.model import (
     Catalog,
     ClarifyingQuestion,
@@ -87,6 +92,45 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
+INDEX_VERSION = "1"
+
+
+def _fingerprint(catalog: Catalog) -> str:
+    """Everything the index depends on: pack metadata and every document's content digest."""
+    digest = hashlib.sha256(f"index-{INDEX_VERSION}".encode())
+    for pack in catalog.packs:
+        digest.update(repr((pack.name, pack.description, pack.keywords)).encode())
+        for skill in pack.skills:
+            digest.update(repr((skill.name, skill.description)).encode())
+            for doc in skill.documents():
+                digest.update(repr((doc.path, doc.file_name, doc.kind, doc.sha256)).encode())
+    return digest.hexdigest()
+
+
+def _load_cached(fingerprint: str) -> dict[str, object] | None:
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        with open(folder / f"index-{fingerprint}.pickle", "rb") as handle:
+            state = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _store_cached(fingerprint: str, state: dict[str, object]) -> None:
+    folder = cache_dir()
+    if folder is None:
+        return
+    try:
+        with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as out:
+            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(out.name, folder / f"index-{fingerprint}.pickle")
+    except (OSError, pickle.PicklingError):
+        return
+
+
 def _where(pack: Pack, path: str, line: int | None) -> str:
     return f"{pack.name}/{path}:{line}" if line else f"{pack.name}/{path}"
 
@@ -109,6 +153,16 @@ class RoutingIndex:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
+        fingerprint = _fingerprint(catalog)
+        cached = _load_cached(fingerprint)
+        if cached is not None:
+            self.__dict__.update(cached)
+            return
+        self._build(catalog)
+        _store_cached(fingerprint, {name: value for name, value in self.__dict__.items()
+                                    if name != "catalog"})
+
+    def _build(self, catalog: Catalog) -> None:
         self.candidates: list[Candidate] = []
         self.rules: list[RedirectRule] = []
         self.questions: dict[str, PackQuestions] = defaultdict(PackQuestions)

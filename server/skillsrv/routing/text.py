@@ -96,9 +96,7 @@ def stem(word: str) -> str:
     base = word
     if base.endswith("ies") and len(base) > 4:
         base = base[:-3] + "y"
-    elif base.endswith("sses"):
-        base = base[:-2]
-    elif base.endswith("es") and base[-3] in "sxz" or base.endswith(("ches", "shes")):
+    elif base.endswith(("sses", "ches", "shes")) or (base.endswith("es") and base[-3] in "sxz"):
         base = base[:-2]
     elif base.endswith("s") and not base.endswith(("ss", "us", "is")):
         base = base[:-1]
