@@ -39,8 +39,8 @@ FIELD_WEIGHTS = {
     "description": 1.5,
     "use": 1.0,  # "use this skill when" items
     "headings": 1.0,
-    "pack": 0.6,  # the pack's description, keywords and name
-    "body": 0.35,
+    "pack": 1.5,  # the pack's description, keywords and name
+    "body": 1.5,  # long bodies are length-normalised; fitted on the bundled and corpus evals
 }
 K1 = 1.2
 B = 0.75
@@ -92,7 +92,7 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "3"
 
 
 def _fingerprint(catalog: Catalog) -> str:
@@ -192,6 +192,10 @@ class RoutingIndex:
         if not found:
             return
         candidate.fields[field_name].update(found)
+        if candidate.redirect is not None and field_name != "body":
+            # A pack that is not loaded has no body; what the routers say about it stands in,
+            # so it competes with loaded sheets on equal terms.
+            candidate.fields["body"].update(found)
         if kind is not None:
             candidate.evidence.append(EvidenceItem(kind, text.strip()[:160], source,
                                                    frozenset(found)))
@@ -233,11 +237,7 @@ class RoutingIndex:
         for item in doc.extracted.use_when:
             self._add(candidate, "use", item.text, kind="use-when",
                       source=_where(pack, item.source.path, item.source.line))
-        body_weight_text = doc.body
-        if doc is skill.document and skill.sheets:
-            # A router's body restates every route; leave those to the sheets they name.
-            body_weight_text = ""
-        candidate.fields["body"].update(term_counts(body_weight_text))
+        candidate.fields["body"].update(term_counts(doc.body))
 
     def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:
         if ref.kind is RefKind.SHEET:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from skillsrv.errors import SkillsrvError
@@ -45,9 +46,9 @@ class QueryError(SkillsrvError):
 class Thresholds:
     """When to abstain. Fitted by `skillsrv eval --calibrate` on the bundled and corpus evals."""
 
-    min_score: float = 1.0  # below this best score, ask instead of guessing
-    min_margin: float = 0.08  # (best - runner-up) / best below this: too close to call
-    rule_coverage: float = 0.6  # share of a wrong-route symptom's weight the query must cover
+    min_score: float = 3.5  # below this best score, ask instead of guessing
+    min_margin: float = 0.0  # (best - runner-up) / best below this: too close to call
+    rule_coverage: float = 0.5  # share of a wrong-route symptom's weight the query must cover
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -130,6 +131,7 @@ class Router:
         text = self._validated(query)
         slots = extract_slots(text)
         query_terms = term_set(text) | _slot_terms(slots)
+        words = _surface_words(text)
         scores = self.index.score(query_terms)
         rule, coverage = self._matching_rule(query_terms)
         ranked = self._rank(scores, rule, coverage)
@@ -137,8 +139,9 @@ class Router:
         if rule is not None and rule.target_pack is not None and \
                 self.index.candidate((rule.target_pack, "", None)) is not None and \
                 self.catalog.find_pack(rule.target_pack) is None:
+            in_scope = [r for r in ranked if self.index.candidates[r[0]].redirect is None]
             return RouteDecision(
-                decision=Decision.REDIRECT, routes=self._routes(ranked, query_terms)[:3],
+                decision=Decision.REDIRECT, routes=self._routes(in_scope, query_terms, words)[:3],
                 redirect=Redirect(pack=rule.target_pack, reason=rule.why or rule.symptom,
                                   source=rule.source),
                 known=slots.known(), warnings=warnings)
@@ -154,11 +157,11 @@ class Router:
                 decision=Decision.REDIRECT,
                 routes=self._routes([r for r in ranked if
                                      self.index.candidates[r[0]].redirect is None],
-                                    query_terms)[:3],
+                                    query_terms, words)[:3],
                 redirect=Redirect(pack=best.redirect, reason=reason, source=source),
                 known=slots.known(), warnings=warnings)
         routes = self._routes([r for r in ranked if self.index.candidates[r[0]].redirect is None],
-                              query_terms)
+                              query_terms, words)
         if rule is None and (not self._confident(ranked) or
                              self._red_flag_open(best.pack, query_terms, slots)):
             return self._clarify_decision(slots, best if best.redirect is None else None,
@@ -241,8 +244,8 @@ class Router:
                     return True
         return False
 
-    def _routes(self, ranked: list[tuple[int, float]],
-                query_terms: frozenset[str]) -> list[RouteCandidate]:
+    def _routes(self, ranked: list[tuple[int, float]], query_terms: frozenset[str],
+                words: dict[str, str]) -> list[RouteCandidate]:
         top = ranked[:MAX_ROUTES]
         if not top:
             return []
@@ -256,10 +259,11 @@ class Router:
             routes.append(RouteCandidate(
                 pack=candidate.pack, skill=candidate.skill, sheet=candidate.sheet,
                 score=round(score, 3), confidence=round(weight / total * strength, 3),
-                evidence=self._evidence(candidate, query_terms)))
+                evidence=self._evidence(candidate, query_terms, words)))
         return routes
 
-    def _evidence(self, candidate: Candidate, query_terms: frozenset[str]) -> list[Evidence]:
+    def _evidence(self, candidate: Candidate, query_terms: frozenset[str],
+                  words: dict[str, str]) -> list[Evidence]:
         idf = self.index.idf
         scored = []
         for item in candidate.evidence:
@@ -277,18 +281,21 @@ class Router:
             evidence.append(Evidence(kind=item.kind, text=item.text, source=item.source))  # type: ignore[arg-type]
             if len(evidence) == 4:
                 break
-        body_terms = sorted(t for t in query_terms if t in candidate.fields.get("body", {}))
-        if body_terms and len(evidence) < 5:
-            evidence.append(Evidence(kind="body", text="body mentions: " + ", ".join(
-                body_terms[:8]), source=f"{candidate.pack}/{candidate.path}"))
+        body: Counter[str] = candidate.fields.get("body", Counter())
+        mentioned = sorted({word for term, word in words.items()
+                            if term in query_terms and term in body})
+        if mentioned and len(evidence) < 5:
+            evidence.append(Evidence(kind="body", text="body mentions: " + ", ".join(mentioned[:8]),
+                                     source=f"{candidate.pack}/{candidate.path}"))
         return evidence
 
     # -- questions and warnings --------------------------------------------------------------
 
     def _questions(self, slots: Slots, best: Candidate | None,
-                   query_terms: frozenset[str]) -> list[Question]:
+                   query_terms: frozenset[str], *, routed: bool = True) -> list[Question]:
         known = set(slots.known())
         questions: list[Question] = []
+        route_specific = 0
         asked_slots: set[str] = set()
 
         def offer(text: str, why: str, source: str, slot: str | None = None) -> None:
@@ -301,10 +308,11 @@ class Router:
         packs = [best.pack] if best is not None else [p.name for p in self.catalog.packs[:3]]
         for pack_name in packs:
             pack_questions = self.index.questions.get(pack_name, PackQuestions())
-            if best is not None and best.sheet is not None:
+            if best is not None and best.sheet is not None and routed:
                 for question, source in pack_questions.by_target.get(best.sheet, []):
                     offer(question.question, question.hint or DEFAULT_WHY.get(
                         _slot_of(question.question), "it changes the recommendation"), source)
+                route_specific = len(questions)
             for flag, source, pattern_terms in pack_questions.red_flags:
                 if _flag_matches(pattern_terms, query_terms):
                     offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source)
@@ -314,17 +322,18 @@ class Router:
         for slot in SLOT_PRIORITY:
             if slot in GENERIC_QUESTION:
                 offer(GENERIC_QUESTION[slot], DEFAULT_WHY[slot], "skillsrv", slot)
+        # Route-specific questions first (they decide between options of the chosen sheet),
+        # then the rest by how much each answer changes an architecture choice.
         order = {slot: rank for rank, slot in enumerate(SLOT_PRIORITY)}
-        route_specific = [q for q in questions if q.source != "skillsrv"]
-        generic = sorted((q for q in questions if q.source == "skillsrv"),
-                         key=lambda q: order.get(q.slot, 99))
-        return [*route_specific, *generic][:MAX_QUESTIONS]
+        specific = questions[:route_specific]
+        rest = sorted(questions[route_specific:], key=lambda q: order.get(q.slot, 50))
+        return [*specific, *rest][:MAX_QUESTIONS]
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
                           query_terms: frozenset[str]) -> RouteDecision:
         return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3],
-                             questions=self._questions(slots, best, query_terms),
+                             questions=self._questions(slots, best, query_terms, routed=False),
                              known=slots.known(), warnings=warnings)
 
     def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
@@ -354,6 +363,15 @@ _TASK_TERMS = {"classification": "classify", "segmentation": "segment", "detecti
                "language-modeling": "llm", "regression": "regression"}
 
 
+def _surface_words(text: str) -> dict[str, str]:
+    """Each query term and a word the user wrote for it, to show evidence in their words."""
+    found: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9+#-]*", text):
+        for term in terms(word):
+            found.setdefault(term, word.lower())
+    return found
+
+
 def _slot_terms(slots: Slots) -> frozenset[str]:
     found = set()
     if slots.modality in _MODALITY_TERMS:
@@ -379,8 +397,12 @@ def _slot_of(question: str) -> str:
 _ACRONYM = re.compile(r"\(([^)]+)\)")
 
 
+_HEAD_END = re.compile(r"\b(trained|on|for|with|from|in|at|when|and|as)\b", re.IGNORECASE)
+
+
 def _trend_named(trend: str, text: str, query_terms: frozenset[str]) -> bool:
-    """Does the query name this trendy architecture (by acronym or by all its words)?"""
+    """Does the query name this trendy architecture: by an acronym in parentheses, or by the
+    words of its head ("Vision Transformer" in "Vision Transformer trained from scratch")?"""
     lower = text.lower()
     for acronym in _ACRONYM.findall(trend):
         for part in re.split(r"[,/]", acronym):
@@ -389,7 +411,8 @@ def _trend_named(trend: str, text: str, query_terms: frozenset[str]) -> bool:
                 return True
     main = _ACRONYM.sub(" ", trend)
     for option in re.split(r"/|\bor\b", main):
-        words = set(terms(option)) - {"model", "general", "architecture"}
+        head = _HEAD_END.split(option, maxsplit=1)[0]
+        words = set(terms(head)) - {"model", "general", "architecture", "other"}
         if words and words <= query_terms:
             return True
     return False
