@@ -184,16 +184,19 @@ def _report(results: list[CaseResult], threshold: float) -> EvalReport:
 
 
 def calibrate(router: Router, evals: list[EvalFile]) -> tuple[Thresholds, float]:
-    """Grid-search the abstention thresholds for the best mean top-1 over the eval files."""
+    """Grid-search the thresholds for the best mean top-1 over the eval files (run it with
+    every pack the files need loaded, e.g. the bundled pack and the corpus together)."""
     original = router.thresholds
     best: tuple[float, Thresholds] = (-1.0, original)
-    scores = [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0, 12.0]
-    margins = [0.0, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2]
-    coverages = [0.5, 0.6, 0.7, 0.8]
+    scores = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0]
+    margins = [0.0, 0.03, 0.06, 0.1]
+    coverages = [0.5, 0.6, 0.7]
+    descends = [0.3, 0.5, 0.7, 1.0]
     try:
-        for min_score, min_margin, coverage in itertools.product(scores, margins, coverages):
+        for min_score, min_margin, coverage, descend in itertools.product(
+                scores, margins, coverages, descends):
             router.thresholds = replace(original, min_score=min_score, min_margin=min_margin,
-                                        rule_coverage=coverage)
+                                        rule_coverage=coverage, descend_ratio=descend)
             accuracy = sum(run_evals(router, e).top1 for e in evals) / len(evals)
             if accuracy > best[0] + 1e-9:
                 best = (accuracy, router.thresholds)

@@ -31,7 +31,7 @@ from skillsrv.packs.model import (
     Skill,
 )
 from skillsrv.packs.refs import RefContext, find_refs
-from skillsrv.routing.text import term_counts, terms
+from skillsrv.routing.text import term_counts, terms, with_bigrams
 
 FIELD_WEIGHTS = {
     "trigger": 3.0,  # route-table rows and symptom phrases that send queries here
@@ -92,7 +92,7 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "5"
 
 
 def _fingerprint(catalog: Catalog) -> str:
@@ -188,7 +188,7 @@ class RoutingIndex:
 
     def _add(self, candidate: Candidate, field_name: str, text: str, *, kind: str | None = None,
              source: str = "") -> None:
-        found = terms(text)
+        found = with_bigrams(terms(text))
         if not found:
             return
         candidate.fields[field_name].update(found)

@@ -33,7 +33,7 @@ from skillsrv.routing.models import (
     Warning,
 )
 from skillsrv.routing.slots import extract_slots
-from skillsrv.routing.text import term_set, terms
+from skillsrv.routing.text import term_set, terms, with_bigrams
 
 
 class QueryError(SkillsrvError):
@@ -46,9 +46,10 @@ class QueryError(SkillsrvError):
 class Thresholds:
     """When to abstain. Fitted by `skillsrv eval --calibrate` on the bundled and corpus evals."""
 
-    min_score: float = 3.5  # below this best score, ask instead of guessing
+    min_score: float = 4.0  # below this best score, ask instead of guessing
     min_margin: float = 0.0  # (best - runner-up) / best below this: too close to call
     rule_coverage: float = 0.5  # share of a wrong-route symptom's weight the query must cover
+    descend_ratio: float = 0.3  # a router on top yields to its best sheet scoring at least this
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -130,7 +131,7 @@ class Router:
     def route(self, query: str) -> RouteDecision:
         text = self._validated(query)
         slots = extract_slots(text)
-        query_terms = term_set(text) | _slot_terms(slots)
+        query_terms = frozenset(with_bigrams(terms(text))) | _slot_terms(slots)
         words = _surface_words(text)
         scores = self.index.score(query_terms)
         rule, coverage = self._matching_rule(query_terms)
@@ -200,7 +201,7 @@ class Router:
 
     def _rank(self, scores: dict[int, float], rule: RedirectRule | None,
               coverage: float) -> list[tuple[int, float]]:
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        ranked = self._descend(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
         if rule is None or not ranked:
             return ranked
         top = ranked[0][1]
@@ -222,6 +223,24 @@ class Router:
         boosted = [(i, s) for i, s in ranked if i != target_index]
         return [(target_index, max(top, scores.get(target_index, 0.0)) * (1 + coverage)),
                 *boosted]
+
+    def _descend(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """A router that restates all its routes often outscores the sheet that holds the
+        answer; when one of its sheets scores close behind, the sheet goes first."""
+        if not ranked:
+            return ranked
+        top_index, top_score = ranked[0]
+        top = self.index.candidates[top_index]
+        if top.sheet is not None or top.redirect is not None:
+            return ranked
+        for position, (index, score) in enumerate(ranked[1:], start=1):
+            candidate = self.index.candidates[index]
+            if candidate.pack == top.pack and candidate.skill == top.skill:
+                if score >= self.thresholds.descend_ratio * top_score:
+                    return [(index, top_score), (top_index, score),
+                            *ranked[1:position], *ranked[position + 1:]]
+                break
+        return ranked
 
     def _confident(self, ranked: list[tuple[int, float]]) -> bool:
         best_index, best = ranked[0]

@@ -7,6 +7,7 @@ same terms, so routing matches meaning rather than spelling.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from functools import lru_cache
@@ -145,15 +146,22 @@ def _term_of(word: str) -> str | None:
     return stem(word)
 
 
+def with_bigrams(found: list[str]) -> list[str]:
+    """Terms plus each pair of neighbouring terms ("loss_nan"): a match on a pair is
+    stronger evidence than the two words anywhere in a document."""
+    return [*found, *(f"{a}_{b}" for a, b in itertools.pairwise(found))]
+
+
 def term_counts(text: str) -> Counter[str]:
-    """Term counts of a long text, fast: words are counted first and each distinct word is
-    stemmed once; multi-word phrases are counted in one extra pass."""
+    """Term and neighbouring-pair counts of a long text, fast: each distinct word is stemmed
+    once (cached); multi-word phrases are counted in one pass per phrase."""
     lower = text.lower().replace("'", "")
-    counts: Counter[str] = Counter()
-    for word, count in Counter(_WORD.findall(lower)).items():
-        term = _term_of(word)
-        if term is not None:
-            counts[term] += count
+    sequence = [term for term in map(_term_of, _WORD.findall(lower)) if term is not None]
+    counts: Counter[str] = Counter(sequence)
+    # Only pairs a text repeats are topical; the long tail of one-off pairs is noise (and
+    # would triple the index).
+    pairs = Counter(itertools.pairwise(sequence))
+    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
     for pattern, replacement in PHRASES:  # one pattern at a time keeps the literal-prefix scan
         found = len(pattern.findall(lower))
         if found:
