@@ -8,11 +8,14 @@ problem becomes a diagnostic with file, line and what to do, and the rest keeps 
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import os
 import posixpath
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -477,6 +480,7 @@ def _load_marketplace(root: Path, source: _Source, catalog: Catalog) -> None:
                                          "marketplace.json needs a 'plugins' list"))
         return
     text = manifest.read_text(encoding="utf-8", errors="replace")
+    jobs: list[tuple[Any, ...]] = []
     for position, entry in enumerate(entries):
         if not isinstance(entry, dict) or not entry.get("name"):
             catalog.diagnostics.append(error(rel_manifest, None, "marketplace-entry",
@@ -505,11 +509,12 @@ def _load_marketplace(root: Path, source: _Source, catalog: Catalog) -> None:
             continue
         listed = entry.get("skills")
         if entry.get("strict") is False and listed is not None:
-            catalog.packs.append(_load_listed_skills(plugin_root, entry, source,
-                                                     market, rel_manifest, line, text))
+            jobs.append((_load_listed_skills, plugin_root, entry, source, market, rel_manifest,
+                         line, text))
         else:
-            catalog.packs.append(_load_plugin(plugin_root, source, entry,
-                                              PackKind.MARKETPLACE_PLUGIN, market))
+            jobs.append((_load_plugin, plugin_root, source, entry, PackKind.MARKETPLACE_PLUGIN,
+                         market))
+    catalog.packs.extend(_run_pack_jobs(jobs))
 
 
 def _load_listed_skills(plugin_root: Path, entry: dict[str, Any],
@@ -556,6 +561,35 @@ def _json_line(text: str, value: str) -> int | None:
     if index < 0:
         index = text.find(f'"{value}"')
     return text.count("\n", 0, index) + 1 if index >= 0 else None
+
+
+def _pack_json(job: tuple[Any, ...]) -> str:
+    function, *args = job
+    return str(function(*args).model_dump_json())
+
+
+def _run_pack_jobs(jobs: list[tuple[Any, ...]]) -> list[Pack]:
+    """Load the packs of a marketplace, in worker processes when that pays off.
+
+    Parsing markdown is CPU-bound pure Python, so a large marketplace loads about twice as
+    fast on two cores. Workers are forked, which is only safe from a single-threaded process
+    (a server reloading in a background thread loads sequentially, mostly from the cache).
+    """
+    workers = min(os.cpu_count() or 1, int(os.environ.get("SKILLSRV_LOAD_WORKERS", "4")))
+    if len(jobs) < 8 or workers < 2 or threading.active_count() > 1 or \
+            "fork" not in multiprocessing.get_all_start_methods():
+        return [job[0](*job[1:]) for job in jobs]
+    context = multiprocessing.get_context("fork")
+    packs: list[Pack] = []
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
+                                                mp_context=context) as pool:
+        futures = [pool.submit(_pack_json, job) for job in jobs]
+        for job, future in zip(jobs, futures, strict=True):
+            try:
+                packs.append(Pack.model_validate_json(future.result()))
+            except Exception:  # a worker that died: load that pack here instead
+                packs.append(job[0](*job[1:]))
+    return packs
 
 
 def load_sources(paths: list[Path], options: LoadOptions | None = None) -> Catalog:
