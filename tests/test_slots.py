@@ -1,0 +1,54 @@
+"""What a query already says, read into typed slots with units."""
+
+from __future__ import annotations
+
+import pytest
+
+from skillsrv.routing.slots import extract_slots
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("8k images of skin lesions", {"modality": "image",
+                                   "dataset_size": {"value": 8000, "unit": "images"}}),
+    ("2M rows of customer data", {"modality": "tabular",
+                                  "dataset_size": {"value": 2_000_000, "unit": "rows"}}),
+    ("classify 5,000 chest x-rays", {"task": "classification",
+                                     "dataset_size": {"value": 5000, "unit": "images"}}),
+    ("molecules dataset of 40k graphs", {"modality": "graph",
+                                         "dataset_size": {"value": 40000, "unit": "graphs"}}),
+])
+def test_dataset_sizes_keep_their_units(query: str, expected: dict[str, object]) -> None:
+    known = extract_slots(query).known()
+    for key, value in expected.items():
+        if isinstance(value, dict):
+            assert {k: known[key][k] for k in value} == value  # type: ignore[index]
+        else:
+            assert known[key] == value
+
+
+def test_budgets_latency_and_targets_are_read() -> None:
+    slots = extract_slots("train on a 24GB GPU, serve on a Jetson under 50 ms")
+    assert slots.memory_budget is not None and slots.memory_budget.bytes == 24 * 2**30
+    assert slots.latency is not None and slots.latency.ms == 50.0
+    assert slots.deployment == "edge"
+    cpu = extract_slots("CPU only, real-time please")
+    assert cpu.compute == "cpu only" and cpu.latency is not None and cpu.latency.ms is None
+    fps = extract_slots("30 fps video on a phone")
+    assert fps.latency is not None and fps.latency.ms == pytest.approx(33.3)
+    assert fps.deployment == "mobile"
+
+
+def test_shapes_and_sequence_lengths_are_not_mistaken_for_data_sizes() -> None:
+    slots = extract_slots("224x224 images, 512-token sequences, 20k documents")
+    assert slots.input_size == "224x224"
+    assert slots.sequence_length == 512
+    assert slots.dataset_size is not None and slots.dataset_size.value == 20_000
+
+
+def test_interpretability_and_classes_are_read() -> None:
+    slots = extract_slots("7 classes, must be explainable to clinicians")
+    assert slots.num_classes == 7 and slots.interpretability == "explainable"
+
+
+def test_a_vague_query_says_nothing() -> None:
+    assert extract_slots("help me pick a model").known() == {}
