@@ -16,7 +16,9 @@ from skillsrv import __version__
 from skillsrv.errors import SkillsrvError
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS: tuple[str, ...] = ("packs", "show", "route", "clarify", "eval")
+COMMANDS: tuple[str, ...] = (
+    "demo", "packs", "show", "route", "clarify", "eval", "serve", "daemon", "config",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,175 @@
+"""Hot reload: an edited pack is served without a restart; a broken edit keeps the last good
+version and says what broke; clients are told the lists changed."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp.client import Client
+from mcp.client.session import IncomingMessage
+from server_helpers import PACK, ROUTER_MD, SKILL, write_demo_pack
+
+from skillsrv.server.app import build_server
+from skillsrv.server.reload import Live
+from skillsrv.server.state import SourceConfig
+
+pytestmark = pytest.mark.anyio
+
+POLL = 0.05
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    return write_demo_pack(tmp_path)
+
+
+def skill_dir(manifest: Path) -> Path:
+    return manifest.parent / "packs" / PACK / SKILL
+
+
+def add_sheet(manifest: Path) -> None:
+    folder = skill_dir(manifest)
+    (folder / "rnn.md").write_text("# Recurrent networks\n\nUse a GRU for short sequences.\n")
+    row = "| Sequences, sensors, audio | [rnn.md](rnn.md) | recurrence |\n"
+    (folder / "SKILL.md").write_text(ROUTER_MD.replace("| Very long", row + "| Very long"))
+
+
+def break_frontmatter(manifest: Path) -> None:
+    (skill_dir(manifest) / "SKILL.md").write_text(
+        "---\nname: router\ndescription: [unclosed\n---\n\n# Router\n")
+
+
+async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 10.0) -> Any:
+    """Poll an async check until it returns something truthy (no fixed sleeps)."""
+    with anyio.fail_after(timeout):
+        while not (value := await check()):
+            await anyio.sleep(POLL)
+    return value
+
+
+# -- the reload policy, without a server ---------------------------------------------------
+
+
+def test_nothing_is_rebuilt_when_nothing_changed(manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    first = live.state
+    assert live.reload_if_changed() is False
+    assert live.state is first
+
+
+def test_an_edit_is_loaded_by_the_next_check(manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    add_sheet(manifest)
+    assert live.reload_if_changed() is True
+    skill = live.state.catalog.packs[0].skills[0]
+    assert "rnn.md" in [sheet.file_name for sheet in skill.sheets]
+    assert live.state.generation == 2 and live.failure is None
+    assert live.state.router.route("GRU for sensor sequences").routes[0].sheet == "rnn.md"
+
+
+def test_a_broken_edit_keeps_the_last_good_version_until_it_is_fixed(
+        manifest: Path, caplog: pytest.LogCaptureFixture) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    good = live.state
+    break_frontmatter(manifest)
+    assert live.reload_if_changed() is False
+    assert live.state is good
+    assert live.failure is not None and "last good version" in live.failure.message
+    assert [p.code for p in live.failure.problems] == ["frontmatter-invalid"]
+    assert "frontmatter-invalid" in caplog.text  # the log says what broke
+    assert live.reload_if_changed() is False  # reported once, not on every poll
+    add_sheet(manifest)  # fixed (and improved)
+    assert live.reload_if_changed() is True
+    assert live.failure is None and live.state.generation == 2
+
+
+def test_a_broken_manifest_keeps_the_last_good_version(manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    good = live.state
+    manifest.write_text("packs: [packs]\nlimits: {max_query_chars: -5}\n")
+    assert live.reload_if_changed() is False
+    assert live.state is good
+    assert live.failure is not None and "max_query_chars" in live.failure.message
+
+
+def test_a_deleted_sheet_is_an_ordinary_change(manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    (skill_dir(manifest) / "scripts" / "check.py").unlink()
+    assert live.reload_if_changed() is True
+    entry = live.state.entry(PACK, SKILL)
+    assert entry is not None and entry.file("scripts/check.py") is None
+
+
+# -- through a client ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_an_edited_pack_is_served_and_a_broken_edit_is_listed_not_served(
+        manifest: Path, mode: str) -> None:
+    server = build_server(SourceConfig(manifest_path=manifest), poll_interval=POLL)
+    async with Client(server, mode=mode) as client:
+
+        async def sheets() -> list[str]:
+            packs = (await client.call_tool("list_packs", {})).structured_content
+            return packs["packs"][0]["skills"][0]["sheets"]
+
+        add_sheet(manifest)
+        await until(lambda: _contains(sheets(), "rnn.md"), "the new sheet")
+        page = await client.call_tool("read_sheet", {"pack": PACK, "skill": SKILL,
+                                                     "sheet": "rnn.md"})
+        assert "GRU" in page.structured_content["text"]
+        resources = [r.uri for r in (await client.list_resources()).resources]
+        assert f"skill://{PACK}/{SKILL}/rnn.md" in resources
+
+        break_frontmatter(manifest)
+
+        async def reload_error() -> dict[str, Any] | None:
+            packs = (await client.call_tool("list_packs", {})).structured_content
+            return packs["reload_error"]
+
+        error = await until(reload_error, "the reload error")
+        assert error["problems"][0]["code"] == "frontmatter-invalid"
+        assert "SKILL.md" in error["problems"][0]["where"]
+        skill_md = await client.call_tool("read_sheet", {"pack": PACK, "skill": SKILL})
+        assert "rnn.md" in skill_md.structured_content["text"]
+        route = await client.call_tool("route_query", {"query": "CNN for 5000 photos"})
+        assert not route.is_error
+
+
+async def test_legacy_clients_get_list_changed_notifications(manifest: Path) -> None:
+    server = build_server(SourceConfig(manifest_path=manifest), poll_interval=POLL)
+    methods: list[str] = []
+
+    async def on_message(message: IncomingMessage) -> None:
+        methods.append(getattr(message, "method", ""))
+
+    async with Client(server, mode="legacy", message_handler=on_message) as client:
+        capabilities = client.server_capabilities
+        assert capabilities.resources and capabilities.resources.list_changed
+        assert capabilities.prompts and capabilities.prompts.list_changed
+        await client.list_resources()
+        add_sheet(manifest)
+
+        async def notified() -> bool:
+            return {"notifications/resources/list_changed",
+                    "notifications/prompts/list_changed"} <= set(methods)
+
+        await until(notified, "list_changed notifications")
+
+
+async def test_2026_clients_hear_of_changes_through_subscriptions_listen(manifest: Path) -> None:
+    server = build_server(SourceConfig(manifest_path=manifest), poll_interval=POLL)
+    async with Client(server) as client, client.listen(resources_list_changed=True,
+                                                       prompts_list_changed=True) as events:
+        add_sheet(manifest)
+        with anyio.fail_after(10):
+            event = await events.__anext__()
+        assert type(event).__name__ in ("ResourcesListChanged", "PromptsListChanged")
+
+
+async def _contains(values: Awaitable[list[str]], item: str) -> bool:
+    return item in await values
