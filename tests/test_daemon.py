@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 from mcp.client import Client
-from server_helpers import PACK, SKILLSRV, child_env, free_port, write_demo_pack
 
+from server_helpers import PACK, SKILLSRV, child_env, free_port, write_demo_pack
 from skillsrv.server.daemon import Daemon, DaemonError, format_uptime, is_alive
 
 pytestmark = pytest.mark.anyio

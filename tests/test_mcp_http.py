@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import pytest
 from mcp.client import Client
+
 from server_helpers import PACK, SKILLSRV, child_env, free_port, wait_for, write_demo_pack
 
 pytestmark = pytest.mark.anyio

@@ -16,6 +16,7 @@ from mcp import MCPError
 from mcp.client import Client
 from mcp_types import INVALID_PARAMS, PaginatedRequestParams, Request
 from pydantic import BaseModel, ConfigDict
+
 from server_helpers import (
     LONG_SHEET_CHARS,
     PACK,
@@ -25,7 +26,6 @@ from server_helpers import (
     bundled_packs_present,
     write_demo_pack,
 )
-
 from skillsrv.server.app import INSTRUCTIONS, SkillServer, build_server
 from skillsrv.server.skills_ext import IDENTIFIER, GetSkillParams
 from skillsrv.server.state import SourceConfig

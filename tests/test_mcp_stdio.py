@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from mcp import StdioServerParameters
 from mcp.client import Client
+
 from server_helpers import PACK, SKILL, SKILLSRV, child_env, write_demo_pack
 
 pytestmark = pytest.mark.anyio

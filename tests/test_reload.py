@@ -11,8 +11,8 @@ import anyio
 import pytest
 from mcp.client import Client
 from mcp.client.session import IncomingMessage
-from server_helpers import PACK, ROUTER_MD, SKILL, write_demo_pack
 
+from server_helpers import PACK, ROUTER_MD, SKILL, write_demo_pack
 from skillsrv.server.app import build_server
 from skillsrv.server.reload import Live
 from skillsrv.server.state import SourceConfig
