@@ -1,14 +1,21 @@
-"""`skillsrv demo`: the main job end to end on the bundled pack, as an assistant would do it."""
+"""`skillsrv demo`: the main job end to end, through a real MCP round trip.
+
+It starts `skillsrv serve` as a stdio subprocess (exactly what Claude Code or Claude Desktop
+run), connects with the MCP client, and does what an assistant would: route each question,
+ask what `clarify` returns, and read the sheet the route names.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from typing import Any
 
-from skillsrv.catalog import load_catalog
-from skillsrv.cli.packs import render as render_packs
+import anyio
+
 from skillsrv.cli.route import render as render_decision
-from skillsrv.manifest import load_manifest
-from skillsrv.routing import Router
+from skillsrv.routing.models import RouteDecision
 
 DEMO_QUERIES = (
     "I have about 8k labelled 64x64 images of skin lesions in 7 classes and the model has to "
@@ -19,20 +26,51 @@ DEMO_QUERIES = (
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("demo", help="route real queries over the bundled pack",
-                                   description="Load the bundled pack and answer real queries "
-                                               "end to end.")
+    parser = subparsers.add_parser("demo", help="answer real queries through the MCP server",
+                                   description="Start `skillsrv serve`, connect as an MCP client "
+                                               "and answer real queries end to end.")
     parser.add_argument("query", nargs="*", help="your own queries (default: three examples)")
+    parser.add_argument("--manifest", default=None, help="manifest.yaml for the server")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    manifest = load_manifest()
-    catalog = load_catalog(manifest)
-    print("== packs loaded from manifest.yaml ==")
-    print(render_packs(catalog))
-    router = Router(catalog, max_query_chars=manifest.limits.max_query_chars)
-    for query in args.query or DEMO_QUERIES:
-        print(f"\n== route: {query!r} ==")
-        print(render_decision(router.route(query)))
+    return anyio.run(_demo, list(args.query) or list(DEMO_QUERIES), args.manifest)
+
+
+async def _demo(queries: list[str], manifest: str | None) -> int:
+    from mcp import StdioServerParameters
+    from mcp.client import Client
+
+    server_args = ["-m", "skillsrv", "serve"] + (["--manifest", manifest] if manifest else [])
+    params = StdioServerParameters(command=sys.executable, args=server_args,
+                                   env=dict(os.environ))
+    async with Client(params) as client:
+        tools = await client.list_tools()
+        packs = await client.call_tool("list_packs", {})
+        print(f"== connected to `skillsrv serve` over stdio (MCP {client.protocol_version}) ==")
+        print("tools: " + ", ".join(tool.name for tool in tools.tools))
+        for pack in _structured(packs)["packs"]:
+            for skill in pack["skills"]:
+                print(f"pack {pack['name']}: skill {skill['name']} with "
+                      f"{len(skill['sheets'])} sheets")
+        for query in queries:
+            print(f"\n== route_query: {query!r} ==")
+            decision = RouteDecision.model_validate(_structured(
+                await client.call_tool("route_query", {"query": query})))
+            print(render_decision(decision))
+            if decision.decision.value == "route" and decision.routes:
+                best = decision.routes[0]
+                page = _structured(await client.call_tool("read_sheet", {
+                    "pack": best.pack, "skill": best.skill, "sheet": best.sheet}))
+                print(f"-- read_sheet {best.pack}/{best.skill}/{best.sheet or 'SKILL.md'}: "
+                      f"{page.get('title')!r}, {page.get('total_chars')} characters")
     return 0
+
+
+def _structured(result: Any) -> dict[str, Any]:
+    if getattr(result, "is_error", False):
+        text = " ".join(getattr(block, "text", "") for block in result.content)
+        raise SystemExit(f"skillsrv demo: the server answered with an error: {text}")
+    data: dict[str, Any] = result.structured_content or {}
+    return data

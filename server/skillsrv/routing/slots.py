@@ -42,7 +42,7 @@ _TASKS: tuple[tuple[str, str], ...] = (
     ("recommendation", r"recommend"),
     ("regression", r"regress|predict (a |the )?(price|value|number|amount)|continuous target"),
     ("classification", r"classif|categori[sz]|label(l)?ed as|which class|sentiment|"
-                       r"diagnos|recogni[sz]"),
+                       r"diagnos|recogni[sz]|\d+ classes"),
     ("embedding", r"embedding|retrieval|similarity search"),
 )
 
