@@ -6,11 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from skillsrv.cli.common import print_json, shown_path
+from skillsrv.cli.common import add_pack_options, print_json, shown_path
+from skillsrv.cli.route import make_router
 from skillsrv.errors import UsageError
-from skillsrv.scaffold.api import ScaffoldResult, scaffold, scaffold_situation
+from skillsrv.scaffold.api import ScaffoldResult, scaffold
 from skillsrv.scaffold.blueprint import BUNDLED_BLUEPRINTS, Blueprint, load_blueprints
-from skillsrv.scaffold.query import situation_from_query
+from skillsrv.scaffold.from_query import scaffold_from_query
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true",
                         help="print {blueprint, config, code, rationale, verification} as JSON")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write the code to FILE")
+    add_pack_options(parser)
     parser.add_argument("--blueprints", type=Path, default=BUNDLED_BLUEPRINTS, metavar="DIR",
                         help="folder of blueprint files (default: the bundled pack's)")
     parser.set_defaults(handler=run)
@@ -62,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     if args.arch:
         result = scaffold(args.arch, overrides, blueprints)
     else:
-        situation = situation_from_query(args.from_query)
-        result = scaffold_situation(situation, blueprints, overrides)
+        router = make_router(args)
+        result = scaffold_from_query(args.from_query, router, blueprints, overrides)
     if args.out:
         args.out.write_text(result.code, encoding="utf-8")
     if args.json:

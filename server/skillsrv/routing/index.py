@@ -92,7 +92,7 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "5"
+INDEX_VERSION = "6"
 
 
 def _fingerprint(catalog: Catalog) -> str:
@@ -269,6 +269,8 @@ class RoutingIndex:
                 entry = (question, _where(pack, question.source.path, question.source.line))
                 if question.target is not None and question.target.kind is RefKind.SHEET:
                     questions.by_target[question.target.name].append(entry)
+                elif doc is not skill.document:
+                    questions.by_target[doc.file_name].append(entry)  # a sheet's own questions
                 else:
                     questions.generic.append(entry)
             for flag in items.red_flags:

@@ -60,7 +60,8 @@ MAX_QUESTIONS = 5
 SLOT_PRIORITY = ("modality", "task", "dataset_size", "compute", "latency", "deployment",
                  "sequence_length", "input_size", "interpretability")
 SLOT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("modality", r"type of data|what data|modalit|kind of data|data type|what are you working"),
+    ("modality", r"type of data|what data|(which|what) modalit|kind of data|data type|"
+                 r"what are you working"),
     ("dataset_size", r"dataset|data size|how (much|many)|samples|examples|data volume|"
                      r"labell?ed|how large"),
     ("sequence_length", r"sequence length|context length|how long|sequence"),

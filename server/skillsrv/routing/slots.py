@@ -53,8 +53,8 @@ _UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|samples?|examples?|ro
                r"frames?|recordings?|utterances?|customers?")
 _NUMBER = r"(\d{1,3}(?:[,_]\d{3})+|\d+(?:\.\d+)?)\s*(k|m|b|thousand|million|billion)?"
 _DATASET = re.compile(
-    _NUMBER + r"\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?(?:"
-    + r"[a-z-]+\s+)?(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
+    _NUMBER + r"\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?"
+    r"(?:[a-z0-9×-]+\s+){0,2}?(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
 _DATASET_SIZE_PHRASE = re.compile(r"(?:dataset|data set|training set)\s+(?:of|with|has|is)\s+"
                                   r"(?:about\s+|around\s+|~)?" + _NUMBER, re.IGNORECASE)
 _MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000,

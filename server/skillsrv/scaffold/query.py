@@ -1,8 +1,10 @@
-"""A small local slot parser: a `Situation` from a free-text request.
+"""A `Situation` from a free-text request: the routing slots first, then scaffold details.
 
-This is a stop-gap for `scaffold --from-query` until the routing/clarify slots are wired in;
-`situation_from_slots` already accepts their `Slots.known()` dictionary. It reads keywords and
-numbers with units ("8k 32x32 images", "512-step sequences", "8GB", "20 ms", "Jetson").
+The routing layer's slots (`skillsrv.routing.slots`) say what every route needs: modality,
+task, data size, input size, budget, latency, target. Sizing a model needs a few more details
+they do not carry (vocabulary, feature count, channels, forecast horizon, graph-level versus
+node-level tasks, what a generative model is for); `_details` reads those, and fills a slot
+the routing parser left empty.
 """
 
 from __future__ import annotations
@@ -67,8 +69,27 @@ def _first(pattern: str, text: str) -> re.Match[str] | None:
     return re.search(pattern, text, flags=re.IGNORECASE)
 
 
-def situation_from_query(query: str) -> Situation:
-    """Fill a Situation from keywords and numbers in `query`."""
+def situation_from_query(query: str, known: Mapping[str, Any] | None = None) -> Situation:
+    """The routing slots of `query` (or `known`, when the caller already routed it), with the
+    scaffold details added where the slots say nothing."""
+    if known is None:
+        from skillsrv.routing.slots import extract_slots
+
+        known = extract_slots(query).known()
+    routed = situation_from_slots(known)
+    details = _details(query)
+    update: dict[str, Any] = {}
+    for field, value in details.model_dump(exclude_defaults=True).items():
+        current = getattr(routed, field)
+        refines = field == "task" and current in ("classification", None) and \
+            value in ("graph-classification", "node-classification", "embedding")
+        if current in (None, False) or refines:
+            update[field] = value
+    return routed.model_copy(update=update)
+
+
+def _details(query: str) -> Situation:
+    """Fill a Situation from keywords and numbers in `query` (scaffold-specific reading)."""
     text = query.lower()
     slots: dict[str, Any] = {}
     for modality, pattern in _MODALITIES:
@@ -171,7 +192,9 @@ def situation_from_slots(known: Mapping[str, Any]) -> Situation:
     if isinstance(latency, Mapping):
         if isinstance(latency.get("ms"), int | float):
             slots["latency_ms"] = float(latency["ms"])
-        slots["realtime"] = True
+            slots["realtime"] = latency["ms"] <= 100
+        elif "offline" not in str(latency.get("text", "")):
+            slots["realtime"] = True  # "real-time" without a number
     deployment = str(known.get("deployment") or "").lower()
     if any(word in deployment for word in ("edge", "mobile", "jetson", "embedded", "phone")):
         slots["edge"] = True
