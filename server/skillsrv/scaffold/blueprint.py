@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from skillsrv.diagnostics import Diagnostic, error, warning
 from skillsrv.packs.frontmatter import split_frontmatter
+from skillsrv.packs.model import Catalog
 from skillsrv.paths import BUNDLED_SKILLS
 from skillsrv.scaffold import expr
 
@@ -524,14 +526,25 @@ def parse_blueprint(path: Path, text: str, rel_path: str) -> tuple[Blueprint | N
 def load_blueprints(folder: Path | str) -> tuple[list[Blueprint], list[Diagnostic]]:
     """Parse every `*.md` in `folder`; names and aliases must be unique across files."""
     folder = Path(folder)
-    blueprints: list[Blueprint] = []
-    diagnostics: list[Diagnostic] = []
     if not folder.is_dir():
         return [], [error(folder.as_posix(), None, "blueprint-folder",
                           "blueprint folder not found; pass an existing folder")]
+    return load_blueprint_files(sorted(folder.glob("*.md")))
+
+
+def catalog_blueprints(catalog: Catalog) -> tuple[list[Blueprint], list[Diagnostic]]:
+    """The blueprints every loaded pack ships (the `blueprints/` folder of its skills)."""
+    return load_blueprint_files([Path(pack.source) / relative for pack in catalog.packs
+                                 for skill in pack.skills for relative in skill.blueprints])
+
+
+def load_blueprint_files(paths: Iterable[Path]) -> tuple[list[Blueprint], list[Diagnostic]]:
+    """Parse blueprint files; names and aliases must be unique across them."""
+    blueprints: list[Blueprint] = []
+    diagnostics: list[Diagnostic] = []
     taken: dict[str, str] = {}
-    for path in sorted(folder.glob("*.md")):
-        rel = (folder / path.name).as_posix()
+    for path in paths:
+        rel = path.as_posix()
         if not path.is_file():
             continue
         if path.stat().st_size > MAX_BLUEPRINT_BYTES:
