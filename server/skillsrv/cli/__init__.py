@@ -17,8 +17,8 @@ from skillsrv.errors import SkillsrvError
 
 # Subcommand modules, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
-    "demo", "packs", "show", "route", "clarify", "eval", "scaffold", "pack", "serve",
-    "daemon", "config",
+    "demo", "packs", "show", "route", "clarify", "eval", "scaffold", "verify", "plugins",
+    "pack", "serve", "daemon", "config",
 )
 
 
