@@ -19,3 +19,14 @@ def test_demo_routes_a_real_query_through_a_stdio_mcp_server() -> None:
     assert "1. neural-architectures/using-neural-architectures/cnn-families-and-selection.md" in out
     assert "-- read_sheet neural-architectures/using-neural-architectures/" \
            "cnn-families-and-selection.md" in out
+
+
+def test_demo_scaffolds_and_verifies_a_model_for_the_first_routed_question() -> None:
+    result = subprocess.run([sys.executable, "-m", "skillsrv", "demo"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("== scaffold_model:", 1)[1]
+    assert "blueprint: mobilenet-v2" in section
+    assert "num_classes=7" in section and "image_size=64" in section
+    assert "verified (" in section and "fits the budget" in section
+    assert "decision: clarify" in result.stdout and "decision: redirect" in result.stdout

@@ -32,7 +32,7 @@ from skillsrv.server.state import SourceConfig
 
 pytestmark = pytest.mark.anyio
 
-TOOLS = {"route_query", "clarify", "list_packs", "read_sheet"}
+TOOLS = {"route_query", "clarify", "list_packs", "read_sheet", "scaffold_model", "verify_model"}
 
 
 class Raw(BaseModel):
@@ -87,7 +87,7 @@ async def assert_still_serving(client: Client) -> None:
 # -- tools ---------------------------------------------------------------------------------
 
 
-async def test_both_eras_list_four_read_only_tools_with_route_query_always_loaded(
+async def test_both_eras_list_six_side_effect_free_tools_with_route_query_always_loaded(
         server: SkillServer, mode: str) -> None:
     async with Client(server, mode=mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}

@@ -54,6 +54,7 @@ async def _demo(queries: list[str], manifest: str | None) -> int:
             for skill in pack["skills"]:
                 print(f"pack {pack['name']}: skill {skill['name']} with "
                       f"{len(skill['sheets'])} sheets")
+        scaffolded = False
         for query in queries:
             print(f"\n== route_query: {query!r} ==")
             decision = RouteDecision.model_validate(_structured(
@@ -65,7 +66,22 @@ async def _demo(queries: list[str], manifest: str | None) -> int:
                     "pack": best.pack, "skill": best.skill, "sheet": best.sheet}))
                 print(f"-- read_sheet {best.pack}/{best.skill}/{best.sheet or 'SKILL.md'}: "
                       f"{page.get('title')!r}, {page.get('total_chars')} characters")
+                if not scaffolded:
+                    scaffolded = True
+                    await _scaffold(client, query)
     return 0
+
+
+async def _scaffold(client: Any, query: str) -> None:
+    """Scaffold and verify a model for the query, as the server's instructions ask."""
+    print(f"\n== scaffold_model: {query!r} ==")
+    result = _structured(await client.call_tool("scaffold_model",
+                                                {"query": query, "budget": "8GB"}))
+    print(f"blueprint: {result['blueprint']}")
+    print("config: " + ", ".join(f"{k}={v}" for k, v in result["config"].items()))
+    for line in result["rationale"]:
+        print(f"  - {line}")
+    print(f"code: {len(result['code'].splitlines())} lines, verified before it was returned")
 
 
 def _structured(result: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from skillsrv.cli.common import add_pack_options, print_json, shown_path
+from skillsrv.cli.common import add_pack_options, manifest_from, print_json, shown_path
 from skillsrv.cli.route import make_router
 from skillsrv.errors import UsageError
 from skillsrv.scaffold.api import ScaffoldResult, scaffold
@@ -30,6 +30,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--json", action="store_true",
                         help="print {blueprint, config, code, rationale, verification} as JSON")
     parser.add_argument("--out", type=Path, metavar="FILE", help="write the code to FILE")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="return the code without running it (verification is the default)")
+    parser.add_argument("--batch-size", type=int, default=8, metavar="N",
+                        help="batch size to verify with (default 8)")
+    parser.add_argument("--budget", default=None, metavar="SIZE",
+                        help="memory budget to verify against, e.g. 24GB")
+    parser.add_argument("--dtype", default="fp32",
+                        choices=["fp32", "bf16", "fp16-mixed", "bf16-mixed"])
     add_pack_options(parser)
     parser.add_argument("--blueprints", type=Path, default=BUNDLED_BLUEPRINTS, metavar="DIR",
                         help="folder of blueprint files (default: the bundled pack's)")
@@ -66,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         router = make_router(args)
         result = scaffold_from_query(args.from_query, router, blueprints, overrides)
+    if not args.no_verify:
+        from skillsrv.verification import verify_options, verify_scaffold
+
+        options = verify_options(batch_size=args.batch_size, budget_bytes=args.budget,
+                                 dtype=args.dtype)
+        result = verify_scaffold(result, manifest_from(args), options)
     if args.out:
         args.out.write_text(result.code, encoding="utf-8")
     if args.json:

@@ -40,28 +40,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from pydantic import ValidationError
-
-    from skillsrv.plugins import get_plugin_manager
-    from skillsrv.verify import VerifyOptions, configure
+    from skillsrv.verification import verifier_for, verify_options
 
     try:
         code = args.file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{args.file}: cannot read ({exc})") from None
-    try:
-        options = VerifyOptions(batch_size=args.batch_size, dtype=args.dtype,
-                                optimizer=args.optimizer, target=args.target,
-                                budget_bytes=args.budget, timeout_s=args.timeout,
-                                checkpointing=args.checkpointing, autofit=not args.no_autofit)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise UsageError(problems.replace("Value error, ", "")) from None
-    manifest = load_manifest(args.manifest)
-    settings = manifest.verification
-    configure(workers=settings.workers, timeout_s=settings.timeout_s,
-              memory_mb=settings.memory_mb, cpu_time_s=settings.cpu_time_s)
-    verifier = get_plugin_manager(manifest.plugins.disabled).get_verifier("torch")
+    options = verify_options(batch_size=args.batch_size, dtype=args.dtype,
+                             optimizer=args.optimizer, target=args.target,
+                             budget_bytes=args.budget, timeout_s=args.timeout,
+                             checkpointing=args.checkpointing, autofit=not args.no_autofit)
+    verifier = verifier_for(load_manifest(args.manifest))
     progress = None if args.json or not sys.stderr.isatty() else _progress
     report = verifier.verify(code, options, progress=progress, filename=str(args.file))
     if progress:

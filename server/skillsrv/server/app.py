@@ -9,14 +9,15 @@ changes them without re-registering anything.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import unquote
 
 import anyio
@@ -53,6 +54,8 @@ from skillsrv.errors import SkillsrvError
 from skillsrv.packs import Pack, Skill
 from skillsrv.packs.lookup import find_pack, find_skill, near
 from skillsrv.routing import ClarifyResult, RouteDecision
+from skillsrv.scaffold.api import ScaffoldResult, scaffold
+from skillsrv.scaffold.from_query import scaffold_from_query
 from skillsrv.server.models import (
     PacksResult,
     PackSummary,
@@ -64,6 +67,8 @@ from skillsrv.server.models import (
 from skillsrv.server.reload import POLL_INTERVAL, Live, watch
 from skillsrv.server.skills_ext import SkillsExtension
 from skillsrv.server.state import SkillEntry, SourceConfig, State, skill_uri
+from skillsrv.verification import verifier_for, verify_options, verify_scaffold
+from skillsrv.verify.models import VerificationReport
 
 logger = logging.getLogger("skillsrv.server")
 
@@ -77,6 +82,10 @@ PAGE_CHARS = 20_000
 MAX_WARNINGS = 50
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                             open_world_hint=False)
+# Scaffolding and verification run code, in a sandboxed worker; nothing outside changes.
+RUNS_CODE = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                            open_world_hint=False)
+DtypeName = Literal["fp32", "bf16", "fp16-mixed", "bf16-mixed"]
 
 Query = Annotated[str, Field(description="the user's question, in their words")]
 
@@ -217,6 +226,81 @@ def _register_tools(server: SkillServer) -> None:
             return read_page(_live(ctx).state, pack, skill, sheet, offset)
         except SkillsrvError as exc:
             raise ToolError(str(exc)) from None
+
+
+    @server.tool(title="Scaffold a model", annotations=RUNS_CODE,
+                 description="Write a PyTorch model for the user's data (a blueprint name, or "
+                             "their words) and run it to check shapes, size and memory before "
+                             "handing it over.")
+    async def scaffold_model(
+        ctx: Context[Live, Any],
+        arch: Annotated[str | None, Field(description="blueprint or alias, e.g. resnet18")]
+        = None,
+        query: Annotated[str | None, Field(description="the user's words, when no arch")] = None,
+        settings: Annotated[dict[str, str] | None, Field(
+            description="config overrides, e.g. {\"num_classes\": \"10\"}")] = None,
+        batch_size: Annotated[int, Field(ge=1, description="batch size to verify with")] = 8,
+        budget: Annotated[str | None, Field(description="memory budget, e.g. 24GB")] = None,
+        dtype: Annotated[DtypeName, Field(description="training precision")] = "fp32",
+    ) -> ScaffoldResult:
+        state = _live(ctx).state
+
+        def work(progress: Callable[[float, str], None]) -> ScaffoldResult:
+            if (arch is None) == (query is None):
+                raise SkillsrvError("give arch or query (one of them)")
+            if arch is not None:
+                result = scaffold(arch, settings or {}, state.blueprints)
+            else:
+                result = scaffold_from_query(str(query), state.router, state.blueprints,
+                                             settings)
+            options = verify_options(batch_size=batch_size, budget_bytes=budget, dtype=dtype)
+            return verify_scaffold(result, state.manifest, options, progress=progress)
+
+        return await _in_thread(ctx, work)
+
+    @server.tool(title="Verify model code", annotations=RUNS_CODE,
+                 description="Run PyTorch model code (config dataclass, build_model, "
+                             "example_inputs) in a sandbox: shapes, parameters, FLOPs, peak "
+                             "memory, fit to a budget.")
+    async def verify_model(
+        code: Annotated[str, Field(description="the module's source")],
+        ctx: Context[Live, Any],
+        batch_size: Annotated[int, Field(ge=1)] = 8,
+        budget: Annotated[str | None, Field(description="memory budget, e.g. 24GB")] = None,
+        dtype: Annotated[DtypeName, Field()] = "fp32",
+        optimizer: Annotated[Literal["adamw", "adam", "sgd"], Field()] = "adamw",
+        target: Annotated[Literal["auto", "cpu", "cuda"], Field()] = "auto",
+    ) -> VerificationReport:
+        state = _live(ctx).state
+
+        def work(progress: Callable[[float, str], None]) -> VerificationReport:
+            options = verify_options(batch_size=batch_size, budget_bytes=budget, dtype=dtype,
+                                     optimizer=optimizer, target=target)
+            report: VerificationReport = verifier_for(state.manifest).verify(
+                code, options, progress=progress)
+            return report
+
+        return await _in_thread(ctx, work)
+
+
+T = TypeVar("T")
+
+
+async def _in_thread(ctx: Context[Live, Any], work: Callable[[Callable[[float, str], None]], T]
+                     ) -> T:
+    """Run blocking work (a verification) off the event loop, relaying its progress to the
+    client as MCP progress notifications; domain errors become tool errors."""
+
+    def progress(fraction: float, message: str) -> None:
+        try:
+            anyio.from_thread.run(ctx.report_progress, fraction, 1.0, message)
+        except Exception:  # a client that cannot take progress must not fail the call
+            logger.debug("progress notification not delivered", exc_info=True)
+
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(work, progress))
+    except SkillsrvError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def packs_result(live: Live) -> PacksResult:

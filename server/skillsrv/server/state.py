@@ -22,6 +22,7 @@ from skillsrv.manifest import Manifest, load_manifest
 from skillsrv.packs import Catalog, Pack, Skill
 from skillsrv.paths import DEFAULT_MANIFEST
 from skillsrv.routing import Router
+from skillsrv.scaffold.blueprint import Blueprint, catalog_blueprints
 
 # Per-skill limits of the MCP skills extension (SEP-2640); larger skills are served truncated.
 MAX_SKILL_FILES = 512
@@ -98,6 +99,7 @@ class State:
     skills: dict[tuple[str, str], SkillEntry]
     fingerprint: Fingerprint
     generation: int
+    blueprints: list[Blueprint] = field(default_factory=list)
     loaded_at: float = field(default_factory=time.time)
 
     def entry(self, pack: str, skill: str) -> SkillEntry | None:
@@ -121,8 +123,10 @@ def build_state(config: SourceConfig, generation: int = 1,
     router = Router(catalog, max_query_chars=manifest.limits.max_query_chars)
     skills = {(pack.name, skill.name): snapshot_skill(pack, skill, manifest.limits.max_file_bytes)
               for pack in catalog.packs for skill in pack.skills}
+    blueprints, problems = catalog_blueprints(catalog)
+    catalog.diagnostics.extend(problems)
     return State(manifest=manifest, catalog=catalog, router=router, skills=skills,
-                 fingerprint=fingerprint, generation=generation)
+                 fingerprint=fingerprint, generation=generation, blueprints=blueprints)
 
 
 def skill_root(pack: Pack, skill: Skill) -> Path:
