@@ -12,6 +12,7 @@ The thresholds come from `calibration` (fitted on the eval files; see `skillsrv 
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 import unicodedata
@@ -54,6 +55,7 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds()
 MAX_ROUTES = 5
+RANK_DEPTH = 64
 MAX_QUESTIONS = 5
 
 # Slot order for generic questions: how much each answer changes an architecture choice.
@@ -202,7 +204,9 @@ class Router:
 
     def _rank(self, scores: dict[int, float], rule: RedirectRule | None,
               coverage: float) -> list[tuple[int, float]]:
-        ranked = self._descend(sorted(scores.items(), key=lambda item: (-item[1], item[0])))
+        # Only the head of the ranking is ever read (routes, runner-up, a rule's pack).
+        top = heapq.nsmallest(RANK_DEPTH, scores.items(), key=lambda item: (-item[1], item[0]))
+        ranked = self._descend(top)
         if rule is None or not ranked:
             return ranked
         top = ranked[0][1]
