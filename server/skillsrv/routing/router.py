@@ -205,8 +205,8 @@ class Router:
     def _rank(self, scores: dict[int, float], rule: RedirectRule | None,
               coverage: float) -> list[tuple[int, float]]:
         # Only the head of the ranking is ever read (routes, runner-up, a rule's pack).
-        top = heapq.nsmallest(RANK_DEPTH, scores.items(), key=lambda item: (-item[1], item[0]))
-        ranked = self._descend(top)
+        head = heapq.nsmallest(RANK_DEPTH, scores.items(), key=lambda item: (-item[1], item[0]))
+        ranked = self._descend(head)
         if rule is None or not ranked:
             return ranked
         top = ranked[0][1]
