@@ -238,3 +238,18 @@ def test_an_edited_file_is_parsed_again_and_a_corrupt_cache_entry_is_ignored(
         entry.write_text("{not json")
     third = load_source(tmp_path / "using-demo").packs[0].skills[0]
     assert third.find_sheet("images.md").title == "Pictures"
+
+
+def test_a_marketplace_reached_through_a_symlink_loads_and_names_files_by_that_path(
+        tmp_path: Path) -> None:
+    real = write_tree(tmp_path / "real", {
+        ".claude-plugin/marketplace.json": json.dumps({"name": "m", "plugins": [
+            {"name": "all", "source": "./", "strict": False, "skills": ["./skills/using-demo"]},
+        ]}),
+        "skills/using-demo/SKILL.md": ROUTER, "skills/using-demo/images.md": "# I\n",
+        "skills/using-demo/tables.md": "# T\n", "skills/using-demo/stray.md": "# S\n"})
+    os.symlink(real, tmp_path / "link")
+    catalog = load_source(tmp_path / "link")
+    assert [p.name for p in catalog.packs] == ["all"]
+    [orphan] = [d for d in catalog.all_diagnostics() if d.code == "orphan-sheet"]
+    assert orphan.path == str(tmp_path / "link" / "skills/using-demo/stray.md")

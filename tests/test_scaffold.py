@@ -463,8 +463,12 @@ def test_cli_json_has_the_documented_keys(capsys: pytest.CaptureFixture[str]) ->
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"blueprint", "config", "code", "rationale", "verification"}
     assert data["blueprint"] == "gpt" and data["config"]["block_size"] == 256
-    assert data["verification"] is None
+    report = data["verification"]  # scaffolds are run before they are returned
+    assert report["params"]["total"] == 124_439_808 - (1024 - 256) * 768
+    assert report["outputs"][0]["shape"] == [8, 256, 50257]
     assert "block_size: int = 256" in data["code"]
+    assert run_cli("--arch", "gpt2", "--json", "--no-verify") == 0
+    assert json.loads(capsys.readouterr().out)["verification"] is None
 
 
 def test_cli_out_writes_the_code_and_prints_the_rationale(

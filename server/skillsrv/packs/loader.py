@@ -495,8 +495,10 @@ def _load_marketplace(root: Path, source: _Source, catalog: Catalog) -> None:
                                                "source; skipped. Clone it and add the folder "
                                                "with --pack-path"))
             continue
-        plugin_root = (root / where).resolve() if where not in ("./", ".") else root
-        if not plugin_root.is_relative_to(root.resolve()):
+        # Compare real paths (the source itself may sit behind a symlink) but keep the path
+        # as the user gave it, so diagnostics name files where the user looks for them.
+        plugin_root = Path(os.path.normpath(root / where))
+        if not plugin_root.resolve().is_relative_to(root.resolve()):
             catalog.diagnostics.append(warning(rel_manifest, line, "path-escapes-pack",
                                                f"plugin '{entry['name']}' source {where} "
                                                "leaves the marketplace folder; refused"))
