@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from skillsrv import yamlio
 from skillsrv.errors import SkillsrvError
 from skillsrv.paths import DEFAULT_MANIFEST
 
@@ -84,8 +85,8 @@ def load_manifest(path: Path | None = None) -> Manifest:
         return Manifest(base_dir=path.parent)
     text = path.read_text(encoding="utf-8")
     try:
-        node = yaml.compose(text)
-        data: Any = yaml.safe_load(text)
+        node = yamlio.compose(text)
+        data: Any = yamlio.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from skillsrv import yamlio
 from skillsrv.diagnostics import Diagnostic, warning
 
 _TOP_LEVEL_SCALAR = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:\s+(?P<value>\S.*?)\s*$")
@@ -92,10 +93,10 @@ def parse_frontmatter(text: str, path: str) -> Frontmatter:
     result.raw = raw
     result.key_lines = _key_lines(raw)
     try:
-        data = yaml.safe_load(raw)
+        data = yamlio.safe_load(raw)
     except yaml.YAMLError as strict_error:
         try:
-            data = yaml.safe_load(repair(raw))
+            data = yamlio.safe_load(repair(raw))
         except yaml.YAMLError:
             result.diagnostics.append(
                 warning(path, _yaml_error_line(strict_error), "frontmatter-invalid",

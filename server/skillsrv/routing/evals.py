@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
+from skillsrv import yamlio
 from skillsrv.errors import SkillsrvError
 from skillsrv.routing.index import resolve_pack
 from skillsrv.routing.models import Decision, RouteDecision
@@ -69,8 +70,8 @@ class EvalReport(BaseModel):
 def load_evals(path: Path) -> EvalFile:
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yamlio.compose(text)
+        data = yamlio.safe_load(text)
     except OSError as exc:
         raise EvalError(f"{path}: cannot read the evals file ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from skillsrv import yamlio
 from skillsrv.diagnostics import Diagnostic, error, warning
 from skillsrv.packs.frontmatter import split_frontmatter
 from skillsrv.packs.model import Catalog
@@ -122,7 +123,7 @@ def _line_map(raw: str) -> dict[tuple[str, ...], int]:
     """File line of every mapping key in the frontmatter (which starts on file line 2)."""
     lines: dict[tuple[str, ...], int] = {}
     try:
-        root = yaml.compose(raw, Loader=yaml.SafeLoader)
+        root = yamlio.compose(raw)
     except yaml.YAMLError:
         return lines
 
@@ -461,7 +462,7 @@ def parse_blueprint(path: Path, text: str, rel_path: str) -> tuple[Blueprint | N
                             "family, summary, sheet, modalities, tasks, config_class, parameters, "
                             "output, then '---'")]
     try:
-        data = yaml.safe_load(raw)
+        data = yamlio.safe_load(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).split("\n")[0]
