@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,8 +100,21 @@ class State:
     skills: dict[tuple[str, str], SkillEntry]
     fingerprint: Fingerprint
     generation: int
-    blueprints: list[Blueprint] = field(default_factory=list)
     loaded_at: float = field(default_factory=time.time)
+    # Filled on first use; a dict because the dataclass is frozen (the state is shared).
+    _lazy: dict[str, list[Blueprint]] = field(default_factory=dict, repr=False)
+    _lazy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def blueprints(self) -> list[Blueprint]:
+        """The loaded packs' blueprints, parsed on first use (keeps server start-up short);
+        their problems join the catalog's diagnostics."""
+        with self._lazy_lock:
+            if "blueprints" not in self._lazy:
+                blueprints, problems = catalog_blueprints(self.catalog)
+                self.catalog.diagnostics.extend(problems)
+                self._lazy["blueprints"] = blueprints
+            return self._lazy["blueprints"]
 
     def entry(self, pack: str, skill: str) -> SkillEntry | None:
         return self.skills.get((pack, skill))
@@ -123,10 +137,8 @@ def build_state(config: SourceConfig, generation: int = 1,
     router = Router(catalog, max_query_chars=manifest.limits.max_query_chars)
     skills = {(pack.name, skill.name): snapshot_skill(pack, skill, manifest.limits.max_file_bytes)
               for pack in catalog.packs for skill in pack.skills}
-    blueprints, problems = catalog_blueprints(catalog)
-    catalog.diagnostics.extend(problems)
     return State(manifest=manifest, catalog=catalog, router=router, skills=skills,
-                 fingerprint=fingerprint, generation=generation, blueprints=blueprints)
+                 fingerprint=fingerprint, generation=generation)
 
 
 def skill_root(pack: Pack, skill: Skill) -> Path:
