@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python benchmarks/bench_lint.py [PATH]   (default ../shared/corpora/skillpacks)
 Target: under 5 s. Each measurement is the whole command in a fresh interpreter
-(`python -m skillsrv.cli.pack pack lint PATH --json`), so start-up, imports, loading, every
+(`python -m skillsrv pack lint PATH --json`), so start-up, imports, loading, every
 check and rendering are counted. Cold runs point SKILLSRV_CACHE_DIR at an empty folder; warm
 runs reuse the folder the cold run filled.
 """
@@ -27,7 +27,7 @@ TARGET_S = 5.0
 def lint_once(path: Path, cache: str) -> tuple[float, dict[str, Any]]:
     env = {**os.environ, "SKILLSRV_CACHE_DIR": cache}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "skillsrv.cli.pack", "pack", "lint", str(path),
+    done = subprocess.run([sys.executable, "-m", "skillsrv", "pack", "lint", str(path),
                            "--json"], env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):
