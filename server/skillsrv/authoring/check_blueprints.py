@@ -20,9 +20,7 @@ from typing import Any
 
 from skillsrv.authoring.context import LintContext, info
 from skillsrv.diagnostics import Diagnostic, error, warning
-from skillsrv.scaffold.blueprint import Blueprint, parse_blueprint
-
-MAX_BLUEPRINT_BYTES = 1024 * 1024
+from skillsrv.scaffold.blueprint import Blueprint, read_blueprint
 
 # Runs in the subprocess: one JSON object per blueprint on stdout.
 BUILD_SCRIPT = r"""
@@ -67,20 +65,8 @@ def parse_skill_blueprints(ctx: LintContext) -> tuple[list[Blueprint], list[Diag
         for skill in pack.skills:
             taken: dict[str, str] = {}
             for rel in skill.blueprints:
-                path = Path(pack.source) / rel
                 shown = ctx.show(pack, rel)
-                try:
-                    if path.stat().st_size > MAX_BLUEPRINT_BYTES:
-                        diagnostics.append(error(shown, None, "blueprint-too-large",
-                                                 f"larger than {MAX_BLUEPRINT_BYTES} bytes; "
-                                                 "split or trim it"))
-                        continue
-                    text = path.read_text(encoding="utf-8")
-                except (OSError, UnicodeDecodeError) as exc:
-                    diagnostics.append(error(shown, None, "blueprint-unreadable",
-                                             f"cannot be read as UTF-8 ({exc}); fix the file"))
-                    continue
-                blueprint, found = parse_blueprint(path, text, shown)
+                blueprint, found = read_blueprint(Path(pack.source) / rel, shown)
                 diagnostics.extend(found)
                 if blueprint is None:
                     continue

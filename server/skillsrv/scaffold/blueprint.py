@@ -539,6 +539,19 @@ def catalog_blueprints(catalog: Catalog) -> tuple[list[Blueprint], list[Diagnost
                                  for skill in pack.skills for relative in skill.blueprints])
 
 
+def read_blueprint(path: Path, shown: str) -> tuple[Blueprint | None, list[Diagnostic]]:
+    """Read and parse one blueprint file; `shown` is how diagnostics name it."""
+    try:
+        if path.stat().st_size > MAX_BLUEPRINT_BYTES:
+            return None, [error(shown, None, "blueprint-too-large",
+                                f"larger than {MAX_BLUEPRINT_BYTES} bytes; split or trim it")]
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [error(shown, None, "blueprint-unreadable",
+                            f"cannot be read as UTF-8 ({exc}); fix the file")]
+    return parse_blueprint(path, text, shown)
+
+
 def load_blueprint_files(paths: Iterable[Path]) -> tuple[list[Blueprint], list[Diagnostic]]:
     """Parse blueprint files; names and aliases must be unique across them."""
     blueprints: list[Blueprint] = []
@@ -548,17 +561,7 @@ def load_blueprint_files(paths: Iterable[Path]) -> tuple[list[Blueprint], list[D
         rel = path.as_posix()
         if not path.is_file():
             continue
-        if path.stat().st_size > MAX_BLUEPRINT_BYTES:
-            diagnostics.append(error(rel, None, "blueprint-too-large",
-                                     f"larger than {MAX_BLUEPRINT_BYTES} bytes; split or trim it"))
-            continue
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            diagnostics.append(error(rel, None, "blueprint-unreadable",
-                                     f"cannot be read as UTF-8 ({exc}); fix the file"))
-            continue
-        blueprint, found = parse_blueprint(path, text, rel)
+        blueprint, found = read_blueprint(path, rel)
         diagnostics.extend(found)
         if blueprint is None:
             continue
