@@ -80,10 +80,9 @@ Use skillsrv for neural-network architecture questions.
 
 PAGE_CHARS = 20_000
 MAX_WARNINGS = 50
+# Every tool is read-only: scaffold_model and verify_model run code, but in a sandboxed
+# worker that can change nothing outside it.
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                            open_world_hint=False)
-# Scaffolding and verification run code, in a sandboxed worker; nothing outside changes.
-RUNS_CODE = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                             open_world_hint=False)
 DtypeName = Literal["fp32", "bf16", "fp16-mixed", "bf16-mixed"]
 
@@ -228,7 +227,7 @@ def _register_tools(server: SkillServer) -> None:
             raise ToolError(str(exc)) from None
 
 
-    @server.tool(title="Scaffold a model", annotations=RUNS_CODE,
+    @server.tool(title="Scaffold a model", annotations=READ_ONLY,
                  description="Write a PyTorch model for the user's data (a blueprint name, or "
                              "their words) and run it to check shapes, size and memory before "
                              "handing it over.")
@@ -258,7 +257,7 @@ def _register_tools(server: SkillServer) -> None:
 
         return await _in_thread(ctx, work)
 
-    @server.tool(title="Verify model code", annotations=RUNS_CODE,
+    @server.tool(title="Verify model code", annotations=READ_ONLY,
                  description="Run PyTorch model code (config dataclass, build_model, "
                              "example_inputs) in a sandbox: shapes, parameters, FLOPs, peak "
                              "memory, fit to a budget.")
