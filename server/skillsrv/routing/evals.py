@@ -189,7 +189,7 @@ def calibrate(router: Router, evals: list[EvalFile]) -> tuple[Thresholds, float]
     every pack the files need loaded, e.g. the bundled pack and the corpus together)."""
     original = router.thresholds
     best: tuple[float, Thresholds] = (-1.0, original)
-    scores = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0]
+    scores = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0]
     margins = [0.0, 0.03, 0.06, 0.1]
     coverages = [0.5, 0.6, 0.7]
     descends = [0.3, 0.5, 0.7, 1.0]
