@@ -149,7 +149,7 @@ class _PackBuilder:
 
     def load_skills(self, skill_dirs: list[Path]) -> list[Skill]:
         skills: list[Skill] = []
-        names = {_skill_name_guess(d) for d in skill_dirs}
+        names = {d.name for d in skill_dirs}
         for skill_dir in skill_dirs:
             try:
                 skill = self.load_skill(skill_dir, names)
@@ -187,8 +187,7 @@ class _PackBuilder:
         ctx = RefContext(doc_dir="", sheet_names=sheet_names, skill_names=skill_names,
                          own_skill=name)
         document = self._document(skill_md, "SKILL.md", DocKind.SKILL, text, front, ctx)
-        linked = self._linked_sheets(skill_dir, "SKILL.md", text, front.body_line, ctx,
-                                     sheet_names)
+        linked = self._linked_sheets(skill_dir, "SKILL.md", text, ctx, sheet_names)
         # Sheets linked from sheets are part of the skill too (breadth-first, in link order).
         queue = list(linked)
         order = list(linked)
@@ -205,9 +204,8 @@ class _PackBuilder:
                                    skill_names=skill_names, own_skill=name)
             sheets.append(self._document(path, file_name, DocKind.SHEET, sheet_text,
                                          sheet_front, sheet_ctx))
-            for more in self._linked_sheets(skill_dir, file_name, sheet_text,
-                                            sheet_front.body_line, sheet_ctx, sheet_names,
-                                            report_broken=True):
+            for more in self._linked_sheets(skill_dir, file_name, sheet_text, sheet_ctx,
+                                            sheet_names):
                 if more not in order:
                     order.append(more)
                     queue.append(more)
@@ -244,9 +242,8 @@ class _PackBuilder:
                     found.append((Path(dirpath) / file_name).relative_to(skill_dir).as_posix())
         return found
 
-    def _linked_sheets(self, skill_dir: Path, from_file: str, text: str, body_line: int,
-                       ctx: RefContext, sheet_names: set[str], *,
-                       report_broken: bool = True) -> list[str]:
+    def _linked_sheets(self, skill_dir: Path, from_file: str, text: str, ctx: RefContext,
+                       sheet_names: set[str]) -> list[str]:
         """Markdown files `from_file` links to (relative links, or names in backticks)."""
         found: list[str] = []
         base = posixpath.dirname(from_file)
@@ -272,7 +269,7 @@ class _PackBuilder:
                         found.append(resolved)
                 elif resolved.startswith("../") or resolved == "SKILL.md":
                     continue  # another skill's file, or the router itself
-                elif report_broken:
+                else:
                     self._broken_link(skill_dir, from_file, number, target)
             for match in BACKTICK.finditer(line):
                 name = ctx.sheet(match.group(1))
@@ -365,9 +362,6 @@ class _PackBuilder:
                                             "clients skip longer ones). Shorten it"))
         return " ".join(raw.split())
 
-
-def _skill_name_guess(skill_dir: Path) -> str:
-    return skill_dir.name
 
 
 def _skill_dirs(folder: Path) -> list[Path]:
