@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,16 @@ def test_the_cli_returns_blueprint_config_code_and_rationale_as_json() -> None:
     assert set(data) >= {"blueprint", "config", "code", "rationale", "verification"}
     assert data["blueprint"] == "gnn" and data["config"]["num_classes"] == 7
     assert "def build_model(" in data["code"]
+
+
+def test_with_the_verifier_disabled_the_scaffold_says_it_was_not_verified(
+        tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(f"packs: [{BUNDLED}]\nplugins:\n  disabled: [torch_verifier]\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "skillsrv", "scaffold", "--arch", "resnet18", "--json",
+         "--manifest", str(manifest)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["verification"] is None
+    assert data["rationale"][-1].startswith("not verified: no verifier named 'torch'")
