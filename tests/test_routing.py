@@ -129,6 +129,22 @@ def test_a_vague_query_asks_first_instead_of_guessing(router: Router) -> None:
     assert red_flag.source.startswith("vision/using-vision/SKILL.md:")
 
 
+def test_two_sheets_that_match_equally_well_are_a_clarify_not_a_coin_toss(
+        tmp_path: Path) -> None:
+    twin = ('---\nname: {name}\ndescription: "Use when gradient boosted trees meet missing '
+            'values in tabular churn data"\n---\n# {title}\n\nGradient boosted trees handle '
+            'missing values in tabular churn data natively.\n')
+    files = {"using-tables/SKILL.md": "---\nname: using-tables\ndescription: \"Use for "
+             "tabular data\"\n---\n# Tables\n\n- [left.md](left.md)\n- [right.md](right.md)\n",
+             "using-tables/left.md": twin.format(name="left", title="Left"),
+             "using-tables/right.md": twin.format(name="right", title="Right")}
+    router = Router(load_source(write_tree(tmp_path / "tables", files)))
+    decision = router.route("gradient boosted trees with missing values in tabular churn data")
+    assert decision.routes[0].score == decision.routes[1].score > 2 * router.thresholds.min_score
+    assert decision.decision.value == "clarify"
+    assert {r.sheet for r in decision.routes[:2]} == {"left.md", "right.md"}
+
+
 def test_questions_skip_what_the_query_already_says(router: Router) -> None:
     decision = router.route("classify pictures: 50k labelled images, must run on a phone")
     assert decision.known["dataset_size"]["value"] == 50_000
