@@ -52,3 +52,12 @@ def test_interpretability_and_classes_are_read() -> None:
 
 def test_a_vague_query_says_nothing() -> None:
     assert extract_slots("help me pick a model").known() == {}
+
+
+@pytest.mark.parametrize("query", [
+    "overview please: what topics does the architecture guide cover?",
+    "the results look excellent, can we ship?",
+    "show me previews of the layouts",
+])
+def test_words_that_only_contain_a_modality_word_say_nothing(query: str) -> None:
+    assert "modality" not in extract_slots(query).known()

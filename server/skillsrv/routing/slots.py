@@ -20,14 +20,14 @@ _MODALITIES: tuple[tuple[str, str], ...] = (
                     r"\beeg\b|\becg\b|signals?\b|accelerometer|sequential data|demand"),
     ("audio", r"\baudio\b|speech|spectrogram|sound|\bvoice\b|music|waveform"),
     ("video", r"\bvideos?\b|\bclips?\b|frames per"),
-    ("image", r"\bimages?\b|\bphotos?\b|pictures?|pics\b|x-?rays?|\bmri\b|\bct scans?\b|"
+    ("image", r"\bimages?\b|\bphotos?\b|\bpictures?\b|\bpics\b|x-?rays?|\bmri\b|\bct scans?\b|"
               r"scans\b|pixels?|satellite|camera|vision\b|\bcnn\b|resnet|\bvit\b|"
               r"segmentation mask|medical imaging|microscopy|\bfaces?\b|dermoscop|histolog"),
     ("text", r"\btexts?\b|sentences?|documents?|\btokens?\b|\bnlp\b|language model|tweets?|"
-             r"reviews?\b|emails?|chatbot|translation|corpus|\bwords?\b|\bllm\b|\bbert\b|"
+             r"\breviews?\b|\bemails?\b|chatbot|translation|corpus|\bwords?\b|\bllm\b|\bbert\b|"
              r"\bgpt\b|summari[sz]"),
     ("tabular", r"tabular|\bcsv\b|spreadsheet|\brows?\b|columns?|features? (table|vector)|"
-                r"structured data|excel|database table|\bsql\b|churn|credit"),
+                r"structured data|\bexcel\b|database table|\bsql\b|churn|credit"),
 )
 
 _TASKS: tuple[tuple[str, str], ...] = (
