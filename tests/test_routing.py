@@ -145,6 +145,34 @@ def test_two_sheets_that_match_equally_well_are_a_clarify_not_a_coin_toss(
     assert {r.sheet for r in decision.routes[:2]} == {"left.md", "right.md"}
 
 
+@pytest.mark.parametrize("query", [
+    "which guides do you have for vision models? list them",
+    "give me an overview of what the vision router covers",
+])
+def test_asking_what_the_pack_covers_routes_to_its_router(router: Router, query: str) -> None:
+    decision = router.route(query)
+    assert decision.routes[0].skill == "using-vision"
+    assert decision.routes[0].sheet is None
+
+
+def test_a_node_in_a_cluster_is_not_taken_for_graph_data(tmp_path: Path) -> None:
+    write_tree(tmp_path / "ops", {
+        "using-ops/SKILL.md": "---\nname: using-ops\ndescription: \"Use when a database "
+        "cluster is overloaded\"\n---\n# Ops\n\n- [sharding.md](sharding.md)\n",
+        "using-ops/sharding.md": "# Sharding\n\nOne hot node takes most writes; split the "
+        "keys so load spreads.\n"})
+    write_tree(tmp_path / "ml", {
+        "using-ml/SKILL.md": "---\nname: using-ml\ndescription: \"Use for graph data\"\n"
+        "---\n# ML\n\n- [gnn.md](gnn.md)\n",
+        "using-ml/gnn.md": "---\nname: gnn\ndescription: \"Use for graph data such as "
+        "molecules\"\n---\n# Graph networks\n\nGraph convolution: message passing over "
+        "the graph.\n"})
+    router = Router(load_sources([tmp_path / "ops", tmp_path / "ml"]))
+    decision = router.route("one customer sends 40% of the writes and their node is on fire")
+    assert decision.known.get("modality") == "graph"  # the slot parser still says so ...
+    assert decision.routes[0].sheet == "sharding.md"  # ... but it does not steer the route
+
+
 def test_questions_skip_what_the_query_already_says(router: Router) -> None:
     decision = router.route("classify pictures: 50k labelled images, must run on a phone")
     assert decision.known["dataset_size"]["value"] == 50_000

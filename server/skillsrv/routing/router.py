@@ -56,6 +56,14 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+# A question about what the packs cover ("which guides are there?", "overview please").
+OVERVIEW = re.compile(
+    r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
+    r"\bwhat (topics|guides|sheets|docs|areas|subjects)\b|"
+    r"\bwhich (guides?|sheets?|docs?|topics)\b|"
+    r"\b(list|show) (me )?(of |all )?(the |your )?(guides|topics|sheets|docs|areas)\b|"
+    r"\bwhat (does|do) (this|the|your) [\w\s-]{0,40}\bcover\b", re.IGNORECASE)
+OVERVIEW_LEAD = 1.25  # the router's lead over the sheet it displaces, clear of the tie margin
 MAX_ROUTES = 5
 RANK_DEPTH = 64
 MAX_QUESTIONS = 5
@@ -136,11 +144,13 @@ class Router:
     def route(self, query: str) -> RouteDecision:
         text = self._validated(query)
         slots = extract_slots(text)
-        query_terms = frozenset(with_bigrams(terms(text))) | _slot_terms(slots)
+        # Slots are not added as query terms: "node", "rows" or "signals" in a query about
+        # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
+        query_terms = frozenset(with_bigrams(terms(text)))
         words = _surface_words(text)
         scores = self.index.score(query_terms)
         rule, coverage = self._matching_rule(query_terms)
-        ranked = self._rank(scores, rule, coverage)
+        ranked = self._rank(scores, rule, coverage, overview=bool(OVERVIEW.search(text)))
         warnings = self._warnings(text, query_terms, slots, ranked)
         if rule is not None and rule.target_pack is not None and \
                 self.index.candidate((rule.target_pack, "", None)) is not None and \
@@ -205,10 +215,10 @@ class Router:
         return best
 
     def _rank(self, scores: dict[int, float], rule: RedirectRule | None,
-              coverage: float) -> list[tuple[int, float]]:
+              coverage: float, *, overview: bool = False) -> list[tuple[int, float]]:
         # Only the head of the ranking is ever read (routes, runner-up, a rule's pack).
         head = heapq.nsmallest(RANK_DEPTH, scores.items(), key=lambda item: (-item[1], item[0]))
-        ranked = self._descend(head)
+        ranked = self._overview(head) if overview else self._descend(head)
         if rule is None or not ranked:
             return ranked
         top = ranked[0][1]
@@ -247,6 +257,20 @@ class Router:
                     return [(index, top_score), (top_index, score),
                             *ranked[1:position], *ranked[position + 1:]]
                 break
+        return ranked
+
+    def _overview(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """"Which guides do you have?" is answered by the router, which lists them: the
+        router of the best pack goes first, a step ahead of the sheet that outscored it."""
+        if not ranked:
+            return ranked
+        top = self.index.candidates[ranked[0][0]]
+        for index, _ in ranked[:MAX_ROUTES]:
+            candidate = self.index.candidates[index]
+            if candidate.sheet is None and candidate.redirect is None and \
+                    candidate.pack == top.pack:
+                return [(index, ranked[0][1] * OVERVIEW_LEAD),
+                        *[item for item in ranked if item[0] != index]]
         return ranked
 
     def _confident(self, ranked: list[tuple[int, float]]) -> bool:
@@ -379,16 +403,6 @@ class Router:
         return warnings
 
 
-# What the slot parser understood, as index terms: "200k rows, 60 columns" is tabular data even
-# when the word "tabular" is never written.
-_MODALITY_TERMS = {"image": "image", "text": "text", "time-series": "timeseries",
-                   "tabular": "tabular", "graph": "graph", "audio": "audio", "video": "video",
-                   "multimodal": "multimodal"}
-_TASK_TERMS = {"classification": "classify", "segmentation": "segment", "detection": "detect",
-               "generation": "generate", "forecasting": "forecasting",
-               "language-modeling": "llm", "regression": "regression"}
-
-
 def _surface_words(text: str) -> dict[str, str]:
     """Each query term and a word the user wrote for it, to show evidence in their words."""
     found: dict[str, str] = {}
@@ -396,15 +410,6 @@ def _surface_words(text: str) -> dict[str, str]:
         for term in terms(word):
             found.setdefault(term, word.lower())
     return found
-
-
-def _slot_terms(slots: Slots) -> frozenset[str]:
-    found = set()
-    if slots.modality in _MODALITY_TERMS:
-        found.add(_MODALITY_TERMS[slots.modality])
-    if slots.task in _TASK_TERMS:
-        found.add(_TASK_TERMS[slots.task])
-    return frozenset(found)
 
 
 def _flag_matches(pattern_terms: frozenset[str], query_terms: frozenset[str]) -> bool:
