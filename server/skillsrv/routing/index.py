@@ -62,8 +62,10 @@ class Candidate:
     sheet: str | None  # None: the skill's own SKILL.md
     path: str
     redirect: str | None = None  # set for a pack that is named but not loaded
+    # Term counts per field while the index is built; emptied once postings are scored.
     fields: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     evidence: list[EvidenceItem] = field(default_factory=list)
+    body_terms: frozenset[str] = frozenset()  # single-word terms of the body, for evidence
 
     @property
     def key(self) -> tuple[str, str, str | None]:
@@ -93,7 +95,7 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "8"
+INDEX_VERSION = "9"
 
 
 def _fingerprint(catalog: Catalog) -> str:
@@ -351,27 +353,37 @@ class RoutingIndex:
             return
         document_frequency: Counter[str] = Counter()
         for candidate in self.candidates:
-            seen: set[str] = set()
-            for counts in candidate.fields.values():
-                seen.update(counts)
-            document_frequency.update(seen)
-        self.idf = {term: math.log(1 + (count - df + 0.5) / (df + 0.5))
-                    for term, df in document_frequency.items()}
+            document_frequency.update(set().union(*candidate.fields.values()))
+        idf = self.idf = {term: math.log(1 + (count - df + 0.5) / (df + 0.5))
+                          for term, df in document_frequency.items()}
         self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
         averages = {name: max(1.0, sum(sum(c.fields[name].values()) for c in self.candidates)
                               / count) for name in FIELD_WEIGHTS}
         postings: dict[str, dict[int, float]] = defaultdict(dict)
         for index, candidate in enumerate(self.candidates):
-            combined: dict[str, float] = defaultdict(float)
-            for name, counts in candidate.fields.items():
-                weight = FIELD_WEIGHTS[name]
+            # The body (by far the largest field) first, as one comprehension; the small
+            # fields add to it. The hot loops stay free of attribute and global lookups.
+            fields = sorted(candidate.fields.items(), key=lambda item: item[0] != "body")
+            combined: dict[str, float] = {}
+            for name, counts in fields:
                 length = sum(counts.values())
                 norm = K1 * (1 - B + B * length / averages[name])
+                scale = FIELD_WEIGHTS[name] * (K1 + 1)
+                if not combined:
+                    combined = {term: scale * tf / (tf + norm) for term, tf in counts.items()}
+                    continue
+                get = combined.get
                 for term, tf in counts.items():
-                    combined[term] += weight * tf * (K1 + 1) / (tf + norm)
+                    combined[term] = get(term, 0.0) + scale * tf / (tf + norm)
             for term, value in combined.items():
-                postings[term][index] = self.idf[term] * value
+                postings[term][index] = idf[term] * value
         self.postings = dict(postings)
+        for candidate in self.candidates:
+            # Only the postings are read from now on; dropping the counts halves the index's
+            # memory and its cache file.
+            candidate.body_terms = frozenset(term for term in candidate.fields.get("body", ())
+                                             if "_" not in term)
+            candidate.fields = {}
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ import heapq
 import math
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 
 from skillsrv.errors import SkillsrvError
@@ -331,7 +330,7 @@ class Router:
             evidence.append(Evidence(kind=item.kind, text=item.text, source=item.source))  # type: ignore[arg-type]
             if len(evidence) == 4:
                 break
-        body: Counter[str] = candidate.fields.get("body", Counter())
+        body = candidate.body_terms
         mentioned = sorted({word for term, word in words.items()
                             if term in query_terms and term in body})
         if mentioned and len(evidence) < 5:

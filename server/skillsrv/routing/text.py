@@ -77,7 +77,10 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"skip[\s-]+connections?", " residual skip "),
         (r"on[\s-]+device", " edge "),
         (r"learning[\s-]+rate", " learningrate learning rate "),
-        (r"out[\s-]+of[\s-]+memory|\boom\b", " outofmemory memory "),
+        # Each pattern starts with a literal so the regex engine can scan for it: a leading
+        # alternation or \b made this one phrase cost 0.4 s over the corpus.
+        (r"out[\s-]+of[\s-]+memory", " outofmemory memory "),
+        (r"oom\b(?<=\boom)", " outofmemory memory "),
     ))
 
 _CANONICAL = frozenset(SYNONYMS.values())

@@ -1,0 +1,21 @@
+"""Turning text into routing terms: the same meaning gives the same terms, in queries and in
+long pack bodies alike."""
+
+from __future__ import annotations
+
+from skillsrv.routing.text import term_counts, terms
+
+
+def test_oom_and_out_of_memory_are_one_term_but_room_and_zoom_are_not() -> None:
+    for text in ("OOM on the 4090", "out of memory on the 4090", "out-of-memory (oom)"):
+        assert "outofmemory" in terms(text)
+    assert "outofmemory" not in terms("room to zoom in; bloom filters")
+
+
+def test_a_long_body_counts_phrases_and_repeated_pairs_like_a_query_would() -> None:
+    body = "Time series forecasting. " * 2 + "We hit OOM twice: oom again, then room."
+    counts = term_counts(body)
+    assert counts["timeseries"] == 2 and counts["outofmemory"] == 2
+    assert counts["sery_forecasting"] == 2  # a pair the text repeats ...
+    assert "hit_twic" not in counts  # ... and not one it says once
+    assert set(terms("time-series forecasting")) <= set(counts)
