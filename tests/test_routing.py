@@ -211,3 +211,37 @@ def test_no_packs_loaded_is_a_clear_error() -> None:
 def test_an_unrelated_query_is_not_routed(router: Router) -> None:
     decision = router.route("what is a good recipe for sourdough bread?")
     assert decision.decision.value == "clarify"
+
+
+def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillsrv.packs.cache import cache_dir
+    from skillsrv.routing import text
+
+    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
+    cache_dir.cache_clear()
+    tokenized: list[str] = []
+    real = text.term_counts
+    monkeypatch.setattr(text, "term_counts", lambda body: tokenized.append(body) or real(body))
+    source = write_tree(tmp_path / "vision", FILES)
+    try:
+        Router(load_source(source))
+        assert len(tokenized) == 3  # the router and both sheets
+        tokenized.clear()
+        (source / "using-vision" / "sequences.md").write_text(
+            "# Sequence models\n\nTemporal convolutions for sensor streams.\n")
+        router = Router(load_source(source))
+        assert len(tokenized) == 1 and "Temporal convolutions" in tokenized[0]
+        assert router.route("temporal convolutions for sensor streams").routes[0].sheet == \
+            "sequences.md"
+        folder = cache_dir()
+        assert folder is not None
+        for entry in [*folder.glob("terms-*.pickle"), *folder.glob("index-*.pickle")]:
+            entry.write_bytes(b"not a pickle")
+        tokenized.clear()
+        router = Router(load_source(source))
+        assert len(tokenized) == 3
+        assert router.route("temporal convolutions for sensor streams").routes[0].sheet == \
+            "sequences.md"
+    finally:
+        cache_dir.cache_clear()

@@ -31,7 +31,8 @@ from skillsrv.packs.model import (
     Skill,
 )
 from skillsrv.packs.refs import RefContext, find_refs
-from skillsrv.routing.text import term_counts, terms, with_bigrams
+from skillsrv.routing.termcache import BodyTerms
+from skillsrv.routing.text import terms, with_bigrams
 
 # Fitted by grid search on the bundled and the corpus evals together (see the notes).
 FIELD_WEIGHTS = {
@@ -171,8 +172,10 @@ class RoutingIndex:
         self.questions: dict[str, PackQuestions] = defaultdict(PackQuestions)
         self._by_key: dict[tuple[str, str, str | None], int] = {}
         self._redirects: dict[str, Candidate] = {}
+        bodies = BodyTerms()
         for pack in catalog.packs:
-            self._add_pack(pack)
+            self._add_pack(pack, bodies)
+        bodies.save()
         for pack in catalog.packs:
             self._add_pack_rules(pack)
         self.postings: dict[str, dict[int, float]] = {}
@@ -203,7 +206,7 @@ class RoutingIndex:
             candidate.evidence.append(EvidenceItem(kind, text.strip()[:160], source,
                                                    frozenset(found)))
 
-    def _add_pack(self, pack: Pack) -> None:
+    def _add_pack(self, pack: Pack, bodies: BodyTerms) -> None:
         pack_text = " ".join([pack.name.replace("-", " "), pack.description,
                               " ".join(pack.keywords)])
         for skill in pack.skills:
@@ -214,11 +217,11 @@ class RoutingIndex:
                 candidate = self.candidates[self._by_key[(pack.name, skill.name,
                                                           None if doc is skill.document
                                                           else doc.file_name)]]
-                self._add_document(pack, skill, doc, candidate, pack_text)
+                self._add_document(pack, skill, doc, candidate, pack_text, bodies)
             self._add_router_items(pack, skill, router)
 
     def _add_document(self, pack: Pack, skill: Skill, doc: Document, candidate: Candidate,
-                      pack_text: str) -> None:
+                      pack_text: str, bodies: BodyTerms) -> None:
         where = _where(pack, doc.path, None)
         stem = doc.file_name.rsplit("/", 1)[-1].removesuffix(".md")
         title = doc.title or ""
@@ -240,7 +243,7 @@ class RoutingIndex:
         for item in doc.extracted.use_when:
             self._add(candidate, "use", item.text, kind="use-when",
                       source=_where(pack, item.source.path, item.source.line))
-        candidate.fields["body"].update(term_counts(doc.body))
+        candidate.fields["body"].update(bodies.counts(doc))
 
     def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:
         if ref.kind is RefKind.SHEET:
