@@ -245,3 +245,44 @@ def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_
             "sequences.md"
     finally:
         cache_dir.cache_clear()
+
+
+SEQUENCE_SHEET = """---
+name: sequences
+description: "Use when choosing a model for sequences of sensor readings or text"
+---
+# Sequence models
+
+Recurrent networks, temporal convolutions and transformers for ordered data.
+
+## When Not to Use a Transformer
+
+| Situation | Better choice |
+|---|---|
+| Under ~10k training examples and no pretrained checkpoint | A GRU or a TCN |
+| Streaming with constant memory per step | A GRU |
+"""
+
+
+def test_the_chosen_sheets_when_not_to_use_rows_that_the_query_meets_are_warnings(
+        tmp_path: Path) -> None:
+    files = {**FILES, "using-vision/sequences.md": SEQUENCE_SHEET}
+    router = Router(load_source(write_tree(tmp_path / "vision", files)))
+    decision = router.route("transformer for 3k sequences of sensor readings, trained from "
+                            "scratch with no pretrained checkpoint")
+    assert decision.routes[0].sheet == "sequences.md"
+    [warning] = [w for w in decision.warnings if w.kind == "when-not"]
+    assert warning.message.startswith("When not to use a Transformer: Under ~10k training")
+    assert "better: A GRU or a TCN" in warning.message
+    assert warning.source == "vision/using-vision/sequences.md:13"
+    calm = router.route("transformer for 2 million sequences of sensor readings with a "
+                        "pretrained checkpoint")
+    assert calm.routes[0].sheet == "sequences.md"
+    assert not [w for w in calm.warnings if w.kind == "when-not"]
+
+
+def test_a_recency_row_about_another_modality_is_not_a_warning(router: Router) -> None:
+    decision = router.route("Vision Transformers for 3,000 sensor time series readings")
+    assert not [w for w in decision.warnings if w.kind == "recency"]
+    assert [w for w in router.route("Vision Transformers for 3,000 tumour scans").warnings
+            if w.kind == "recency"]

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from skillsrv.packs.model import Document
 
-PARSER_VERSION = "3"
+PARSER_VERSION = "5"
 
 
 @cache

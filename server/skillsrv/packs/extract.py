@@ -113,6 +113,15 @@ def _extract_table(table: Table, path: str, ctx: RefContext, out: Extracted) -> 
                 alternative=plain(_cell(row.cells, alternative)),
                 source=Source(path=path, line=row.line)))
         return
+    if is_do_not_intro(heading) or is_do_not_intro(table.intro):
+        # "When Not to Use a Transformer": | Situation | Better choice |
+        for row in table.rows:
+            situation = plain(row.cells[0]) if row.cells else ""
+            if situation:
+                out.do_not_use.append(UsageItem(
+                    text=situation, alternative=plain(_cell(row.cells, 1)) or None,
+                    label=heading if is_do_not_intro(heading) else plain(table.intro),
+                    source=Source(path=path, line=row.line)))
     _routes(table, header, path, ctx, out)
 
 
@@ -237,7 +246,7 @@ def _extract_list(block: ListBlock, path: str, ctx: RefContext, targets: dict[in
         return
     label = intro or heading
     if label and is_do_not_intro(label):
-        out.do_not_use.extend(UsageItem(text=plain(item.text), source=Source(
+        out.do_not_use.extend(UsageItem(text=plain(item.text), label=label, source=Source(
             path=path, line=item.line)) for item in block.items)
     elif label and is_use_intro(label):
         out.use_when.extend(UsageItem(text=plain(item.text), source=Source(

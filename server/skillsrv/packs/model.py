@@ -90,6 +90,8 @@ class RecencyRow(BaseModel):
 class UsageItem(BaseModel):
     text: str
     source: Source
+    alternative: str | None = None  # a "when not to use" table's better choice
+    label: str = ""  # the heading or intro line it sits under ("When Not to Use a VAE")
 
 
 class CrossRef(BaseModel):

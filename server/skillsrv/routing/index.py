@@ -14,6 +14,7 @@ import hashlib
 import math
 import os
 import pickle
+import re
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class Candidate:
     fields: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     evidence: list[EvidenceItem] = field(default_factory=list)
     body_terms: frozenset[str] = frozenset()  # single-word terms of the body, for evidence
+    # A sheet's own "when not to use" items: (what they are about, condition, better choice,
+    # file:line), e.g. ("a Transformer", "Tabular data", "Gradient-boosted trees", ...).
+    when_not: list[tuple[str, str, str | None, str]] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str | None]:
@@ -96,7 +100,10 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "9"
+INDEX_VERSION = "11"
+_WHEN_NOT_LABEL = re.compile(r"\b(when|not|to|use|using|do|don.?t|never|avoid|for|it)\b|[:*_`]",
+                             re.IGNORECASE)
+_ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re.IGNORECASE)
 
 
 def _fingerprint(catalog: Catalog) -> str:
@@ -243,6 +250,14 @@ class RoutingIndex:
         for item in doc.extracted.use_when:
             self._add(candidate, "use", item.text, kind="use-when",
                       source=_where(pack, item.source.path, item.source.line))
+        if doc is not skill.document:  # a router's "do not use" items are redirect rules
+            for item in doc.extracted.do_not_use:
+                subject = _WHEN_NOT_LABEL.sub(" ", item.label).strip(" :-")
+                # "When Not to Use This Sheet" and "Do not use for:" are routing advice.
+                if subject and not _ROUTING_SUBJECT.search(subject):
+                    candidate.when_not.append((
+                        subject, item.text, item.alternative,
+                        _where(pack, item.source.path, item.source.line)))
         candidate.fields["body"].update(bodies.counts(doc))
 
     def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:

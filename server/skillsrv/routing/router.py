@@ -392,6 +392,10 @@ class Router:
         warnings: list[Warning] = []
         for pack_name in sorted(packs):
             for row, source in self.index.questions.get(pack_name, PackQuestions()).recency:
+                # "Transformers for tabular data" says nothing about 3k sentences.
+                trend_modality = extract_slots(row.trend).modality
+                if trend_modality and slots.modality and trend_modality != slots.modality:
+                    continue
                 if _trend_named(row.trend, text, query_terms) and \
                         _condition_touched(row.when_not, text, query_terms, slots):
                     warnings.append(Warning(
@@ -399,7 +403,25 @@ class Router:
                         message=f"{row.trend}: not recommended when {row.when_not.lower()}; "
                                 f"consider {row.alternative}",
                         source=source))
+        if ranked:
+            warnings.extend(self._when_not(self.index.candidates[ranked[0][0]], text,
+                                           query_terms, slots))
         return warnings
+
+    def _when_not(self, best: Candidate, text: str, query_terms: frozenset[str],
+                  slots: Slots) -> list[Warning]:
+        """The best sheet's own "when not to use" items that the query meets."""
+        warnings = []
+        for subject, condition, alternative, source in best.when_not:
+            # The first clause states the condition; what follows is usually the advice.
+            clause = re.split(r"[;:]|\s[—–-]\s", condition, maxsplit=1)[0]
+            if _trend_named(subject, text, query_terms) and \
+                    _condition_touched(clause, text, query_terms, slots):
+                advice = f"; better: {alternative}" if alternative else ""
+                warnings.append(Warning(kind="when-not", source=source,
+                                        message=f"When not to use {subject}: "
+                                                f"{clause.strip().rstrip('.')}{advice}"))
+        return warnings[:3]
 
 
 def _surface_words(text: str) -> dict[str, str]:
