@@ -17,6 +17,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from skillsrv.errors import SkillsrvError
 from skillsrv.packs.model import Catalog
@@ -393,7 +394,7 @@ class Router:
         for pack_name in sorted(packs):
             for row, source in self.index.questions.get(pack_name, PackQuestions()).recency:
                 # "Transformers for tabular data" says nothing about 3k sentences.
-                trend_modality = extract_slots(row.trend).modality
+                trend_modality = _modality_of(row.trend)
                 if trend_modality and slots.modality and trend_modality != slots.modality:
                     continue
                 if _trend_named(row.trend, text, query_terms) and \
@@ -431,6 +432,11 @@ def _surface_words(text: str) -> dict[str, str]:
         for term in terms(word):
             found.setdefault(term, word.lower())
     return found
+
+
+@lru_cache(maxsize=4096)
+def _modality_of(text: str) -> str | None:
+    return extract_slots(text).modality
 
 
 def _flag_matches(pattern_terms: frozenset[str], query_terms: frozenset[str]) -> bool:
