@@ -74,7 +74,8 @@ logger = logging.getLogger("skillsrv.server")
 
 INSTRUCTIONS = """\
 Use skillsrv for neural-network architecture questions.
-1. Call route_query first, with the user's own words; read the sheet it names with read_sheet.
+1. Call route_query first, with the user's own words; read the sheet it names with read_sheet,
+   and the next route too when its confidence is close (the answer is often second).
 2. Call clarify and ask the user its questions before recommending anything.
 3. Scaffold and verify model code (scaffold_model, verify_model) before handing it over."""
 
