@@ -48,8 +48,8 @@ def test_the_bundled_held_out_evals_hold_their_measured_floor() -> None:
     evals = load_evals(BUNDLED_HELDOUT)
     assert len(evals.cases) >= 40
     report = run_evals(Router(load_source(BUNDLED)), evals)
-    # Measured 77.8% top-1 and 97.8% top-3 when this floor was set; the target is 90% top-1.
-    assert report.top1 >= 0.75 and report.top3 >= 0.95
+    # Measured 84.4% top-1 and 95.6% top-3 when this floor was set; the target is 90% top-1.
+    assert report.top1 >= 0.8 and report.top3 >= 0.93
 
 
 @pytest.mark.corpus
