@@ -148,6 +148,7 @@ def test_two_sheets_that_match_equally_well_are_a_clarify_not_a_coin_toss(
 @pytest.mark.parametrize("query", [
     "which guides do you have for vision models? list them",
     "give me an overview of what the vision router covers",
+    "which vision topics do you have separate guides for?",
 ])
 def test_asking_what_the_pack_covers_routes_to_its_router(router: Router, query: str) -> None:
     decision = router.route(query)

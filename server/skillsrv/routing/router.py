@@ -59,8 +59,8 @@ DEFAULT_THRESHOLDS = Thresholds()
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
-    r"\bwhat (topics|guides|sheets|docs|areas|subjects)\b|"
-    r"\bwhich (guides?|sheets?|docs?|topics)\b|"
+    r"\bwhat( [\w-]+)? (topics|guides|sheets|docs|areas|subjects)\b|"
+    r"\bwhich( [\w-]+)? (guides?|sheets?|docs?|topics)\b|"
     r"\b(list|show) (me )?(of |all )?(the |your )?(guides|topics|sheets|docs|areas)\b|"
     r"\bwhat (does|do) (this|the|your) [\w\s-]{0,40}\bcover\b", re.IGNORECASE)
 OVERVIEW_LEAD = 1.25  # the router's lead over the sheet it displaces, clear of the tie margin
