@@ -287,3 +287,24 @@ def test_a_recency_row_about_another_modality_is_not_a_warning(router: Router) -
     assert not [w for w in decision.warnings if w.kind == "recency"]
     assert [w for w in router.route("Vision Transformers for 3,000 tumour scans").warnings
             if w.kind == "recency"]
+
+
+def test_a_wrong_route_naming_another_packs_sheet_loosely_is_not_a_redirect_to_a_phantom_pack(
+        tmp_path: Path) -> None:
+    write_tree(tmp_path / "rust", {
+        "using-rust/SKILL.md": "---\nname: using-rust\ndescription: \"Use for Rust\"\n---\n"
+        "# Rust\n\n| Symptom | Route To |\n|---|---|\n| borrow errors | [borrow.md](borrow.md) |\n"
+        "| unsafe pointers | [unsafe-ffi-and-low-level.md](unsafe-ffi-and-low-level.md) |\n",
+        "using-rust/borrow.md": "# Borrowing\n\nLifetimes and the borrow checker.\n",
+        "using-rust/unsafe-ffi-and-low-level.md": "# Unsafe and FFI\n\nRaw pointers, "
+        "invariants and soundness of unsafe blocks.\n"})
+    write_tree(tmp_path / "pyo3", {
+        "using-pyo3/SKILL.md": "---\nname: using-pyo3\ndescription: \"Use for PyO3\"\n---\n"
+        "# PyO3\n\n## Common Routing Mistakes\n\n| Symptom | Wrong Route | Correct Route |\n"
+        "|---|---|---|\n| unsafe block soundness in the extension | [gil.md](gil.md) | "
+        "**unsafe-ffi** |\n\n- [gil.md](gil.md)\n",
+        "using-pyo3/gil.md": "# GIL\n\nReleasing the GIL.\n"})
+    router = Router(load_sources([tmp_path / "rust", tmp_path / "pyo3"]))
+    decision = router.route("is this unsafe block in my extension sound? raw pointers")
+    assert decision.decision.value != "redirect"
+    assert decision.routes[0].sheet == "unsafe-ffi-and-low-level.md"

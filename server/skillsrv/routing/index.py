@@ -100,7 +100,7 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "11"
+INDEX_VERSION = "13"
 _WHEN_NOT_LABEL = re.compile(r"\b(when|not|to|use|using|do|don.?t|never|avoid|for|it)\b|[:*_`]",
                              re.IGNORECASE)
 _ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re.IGNORECASE)
@@ -157,6 +157,23 @@ def resolve_pack(catalog: Catalog, name: str) -> Pack | None:
         return suffix[0]
     owner = [p for p in catalog.packs if p.find_skill(name) or p.find_skill(f"using-{name}")]
     return owner[0] if len(owner) == 1 else None
+
+
+def resolve_sheet(catalog: Catalog, name: str) -> tuple[str, str, str | None] | None:
+    """A sheet or skill of a loaded pack that other packs name loosely, as if it were a pack:
+    "unsafe-ffi" for unsafe-ffi-and-low-level.md, "confidence-building" for
+    codebase-confidence-building.md. Only a unique match counts."""
+    slug = name.strip("/").removesuffix(".md").lower()
+    found: list[tuple[str, str, str | None]] = []
+    for pack in catalog.packs:
+        for skill in pack.skills:
+            if skill.name == slug:
+                found.append((pack.name, skill.name, None))
+            for doc in skill.sheets:
+                stem = doc.file_name.rsplit("/", 1)[-1].removesuffix(".md")
+                if stem == slug or stem.startswith(slug + "-") or stem.endswith("-" + slug):
+                    found.append((pack.name, skill.name, doc.file_name))
+    return found[0] if len(found) == 1 else None
 
 
 class RoutingIndex:
@@ -344,6 +361,11 @@ class RoutingIndex:
         target_pack: str | None = None
         if correct.kind is RefKind.PACK:
             resolved = resolve_pack(self.catalog, correct.name)
+            sheet = resolve_sheet(self.catalog, correct.name) if resolved is None else None
+            if sheet is not None and sheet in self._by_key:
+                # A loaded sheet named loosely: not a redirect to a pack that does not exist,
+                # and not a rule either (measured: as a rule it misroutes more than it fixes).
+                return
             if resolved is None:
                 target_pack = correct.name
                 redirect = self._redirect_candidate(correct.name)
