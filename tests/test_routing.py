@@ -98,6 +98,14 @@ def test_a_wrong_route_rule_wins_over_the_sheet_that_looks_right(router: Router)
     assert decision.routes[0].evidence[0].kind == "wrong-route"
 
 
+def test_a_query_sharing_only_some_words_of_a_wrong_route_symptom_is_not_overridden(
+        router: Router) -> None:
+    # "Vision transformer versus ResNet for scans": this query has "ResNet" and "scans" but
+    # is about sensor time series, so the rule must not force it onto cnn.md.
+    decision = router.route("a ResNet over sensor time series windows, scanned at 50 Hz")
+    assert decision.routes[0].sheet == "sequences.md"
+
+
 def test_a_wrong_route_to_a_pack_that_is_not_loaded_is_a_redirect(router: Router) -> None:
     decision = router.route("my loss explodes to NaN after two epochs of training")
     assert decision.decision.value == "redirect"

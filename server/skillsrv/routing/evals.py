@@ -191,7 +191,7 @@ def calibrate(router: Router, evals: list[EvalFile]) -> tuple[Thresholds, float]
     best: tuple[float, Thresholds] = (-1.0, original)
     scores = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0]
     margins = [0.0, 0.005, 0.01, 0.03, 0.06, 0.1]
-    coverages = [0.5, 0.6, 0.7]
+    coverages = [0.5, 0.6, 0.7, 0.8, 0.9]
     descends = [0.3, 0.5, 0.7, 1.0]
     try:
         for min_score, min_margin, coverage, descend in itertools.product(

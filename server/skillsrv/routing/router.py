@@ -51,7 +51,7 @@ class Thresholds:
     # (best - runner-up) / best below this: too close to call. Wider margins cost accuracy on
     # both eval sets, so only a near tie abstains.
     min_margin: float = 0.005
-    rule_coverage: float = 0.5  # share of a wrong-route symptom's weight the query must cover
+    rule_coverage: float = 0.8  # share of a wrong-route symptom's weight the query must cover
     descend_ratio: float = 0.3  # a router on top yields to its best sheet scoring at least this
 
 
