@@ -20,6 +20,8 @@ CORPUS_EVALS = ROOT / "tests" / "evals" / "corpus.yaml"
 # how routing generalises to questions nobody tuned it on.
 BUNDLED_HELDOUT = ROOT / "tests" / "evals" / "bundled-heldout.yaml"
 CORPUS_HELDOUT = ROOT / "tests" / "evals" / "corpus-heldout.yaml"
+# The last set written blind, after the held-out ones had been looked at while tuning.
+CORPUS_TEST = ROOT / "tests" / "evals" / "corpus-test.yaml"
 
 
 def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> None:
@@ -40,16 +42,16 @@ def test_the_corpus_evals_cover_many_packs_and_hold_their_measured_floor(
     packs = {case.expect.split("/")[0] for case in evals.cases if case.expect != "clarify"}
     assert len(evals.cases) >= 60 and len(packs) >= 25
     report = run_evals(Router(load_source(skillpacks)), evals)
-    # Measured 72.5% top-1 and 86% top-3 when this floor was set; the target is 85% top-1.
-    assert report.top1 >= 0.69 and report.top3 >= 0.83
+    # Measured 73.3% top-1 and 86% top-3 when this floor was set; the target is 85% top-1.
+    assert report.top1 >= 0.7 and report.top3 >= 0.83
 
 
 def test_the_bundled_held_out_evals_hold_their_measured_floor() -> None:
     evals = load_evals(BUNDLED_HELDOUT)
     assert len(evals.cases) >= 40
     report = run_evals(Router(load_source(BUNDLED)), evals)
-    # Measured 84.4% top-1 and 95.6% top-3 when this floor was set; the target is 90% top-1.
-    assert report.top1 >= 0.8 and report.top3 >= 0.93
+    # Measured 86.7% top-1 and 95.6% top-3 when this floor was set; the target is 90% top-1.
+    assert report.top1 >= 0.82 and report.top3 >= 0.93
 
 
 @pytest.mark.corpus
@@ -58,8 +60,18 @@ def test_the_corpus_held_out_evals_hold_their_measured_floor(skillpacks: Path) -
     packs = {case.expect.split("/")[0] for case in evals.cases if case.expect != "clarify"}
     assert len(evals.cases) >= 60 and len(packs) >= 30
     report = run_evals(Router(load_source(skillpacks)), evals)
-    # Measured 60% top-1 and 90% top-3 when this floor was set; the target is 85% top-1.
-    assert report.top1 >= 0.57 and report.top3 >= 0.87
+    # Measured 64.3% top-1 and 91.4% top-3 when this floor was set; the target is 85% top-1.
+    assert report.top1 >= 0.61 and report.top3 >= 0.88
+
+
+@pytest.mark.corpus
+def test_the_blind_corpus_test_set_holds_its_measured_floor(skillpacks: Path) -> None:
+    evals = load_evals(CORPUS_TEST)
+    packs = {case.expect.split("/")[0] for case in evals.cases if case.expect != "clarify"}
+    assert len(evals.cases) >= 60 and len(packs) >= 35
+    report = run_evals(Router(load_source(skillpacks)), evals)
+    # Measured 75% top-1 and 86.7% top-3 when this floor was set; the target is 85% top-1.
+    assert report.top1 >= 0.71 and report.top3 >= 0.83
 
 
 def test_eval_command_reports_accuracy_abstention_and_confusion_as_json(tmp_path: Path) -> None:
