@@ -8,8 +8,10 @@ SKILLSRV_NO_CACHE=1 turns it off. A corrupt or unreadable entry is simply parsed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import pickle
 import tempfile
 from collections.abc import Iterable
 from functools import cache
@@ -62,12 +64,39 @@ def load(key: str) -> Document | None:
 
 def store(key: str, document: Document) -> None:
     folder = cache_dir()
-    if folder is None:
-        return
+    if folder is not None:
+        write_atomic(folder / f"{key}.json", document.model_dump_json().encode())
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write then rename, so a reader never sees half a file; a cache that cannot be written
+    is only a cache miss next time."""
     try:
-        # Write then rename, so a reader never sees half a file.
-        with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False, suffix=".tmp") as out:
-            out.write(document.model_dump_json().encode())
-        os.replace(out.name, folder / f"{key}.json")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     except OSError:
         return
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def write_pickle(path: Path, value: object) -> None:
+    try:
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return
+    write_atomic(path, data)
+
+
+def read_pickle(path: Path) -> object | None:
+    """A cache file written by this package; None when missing, unreadable or corrupt."""
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+            ValueError, TypeError):
+        return None

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import pickle
 import re
-import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from skillsrv.packs.cache import cache_dir
+from skillsrv.packs.cache import cache_dir, read_pickle, write_pickle
 from skillsrv.packs.model import (
     Catalog,
     ClarifyingQuestion,
@@ -120,26 +117,14 @@ def _fingerprint(catalog: Catalog) -> str:
 
 def _load_cached(fingerprint: str) -> dict[str, object] | None:
     folder = cache_dir()
-    if folder is None:
-        return None
-    try:
-        with open(folder / f"index-{fingerprint}.pickle", "rb") as handle:
-            state = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None
+    state = read_pickle(folder / f"index-{fingerprint}.pickle") if folder else None
     return state if isinstance(state, dict) else None
 
 
 def _store_cached(fingerprint: str, state: dict[str, object]) -> None:
     folder = cache_dir()
-    if folder is None:
-        return
-    try:
-        with tempfile.NamedTemporaryFile("wb", dir=folder, delete=False) as out:
-            pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(out.name, folder / f"index-{fingerprint}.pickle")
-    except (OSError, pickle.PicklingError):
-        return
+    if folder is not None:
+        write_pickle(folder / f"index-{fingerprint}.pickle", state)
 
 
 def _where(pack: Pack, path: str, line: int | None) -> str:

@@ -10,14 +10,11 @@ A missing, corrupt or unwritable file only means tokenizing again.
 from __future__ import annotations
 
 import hashlib
-import os
-import pickle
-import tempfile
 from collections import Counter
 from functools import cache
 from pathlib import Path
 
-from skillsrv.packs.cache import cache_dir
+from skillsrv.packs.cache import cache_dir, read_pickle, write_pickle
 from skillsrv.packs.model import Document
 from skillsrv.routing import text
 
@@ -49,14 +46,7 @@ class BodyTerms:
         self._added = 0
 
     def _read(self) -> dict[str, Counter[str]]:
-        if self._path is None:
-            return {}
-        try:
-            with open(self._path, "rb") as handle:
-                entries = pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-                ValueError):
-            return {}
+        entries = read_pickle(self._path) if self._path is not None else None
         return entries if isinstance(entries, dict) else {}
 
     def counts(self, doc: Document) -> Counter[str]:
@@ -76,9 +66,4 @@ class BodyTerms:
         entries = self._entries
         if len(entries) > MAX_ENTRIES:
             entries = dict(list(entries.items())[-MAX_ENTRIES:])
-        try:
-            with tempfile.NamedTemporaryFile("wb", dir=self._path.parent, delete=False) as out:
-                pickle.dump(entries, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(out.name, self._path)
-        except (OSError, pickle.PicklingError):
-            return
+        write_pickle(self._path, entries)
