@@ -62,7 +62,8 @@ FILES = {
                            "network for images\"\n---\n# Convolutional networks\n\n## ResNet "
                            "depths\n\nResidual blocks, pooling, pretrained weights.\n",
     "using-vision/sequences.md": "# Sequence models\n\n## LSTM and TCN\n\nRecurrent and "
-                                 "temporal convolution models for ordered data.\n",
+                                 "temporal convolution models for ordered data: sensor "
+                                 "streams, time series windows.\n",
 }
 
 
@@ -225,13 +226,14 @@ def test_an_unrelated_query_is_not_routed(router: Router) -> None:
 def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_ignored(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from skillsrv.packs.cache import cache_dir
-    from skillsrv.routing import text
+    from skillsrv.routing import body
 
     monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
     cache_dir.cache_clear()
     tokenized: list[str] = []
-    real = text.term_counts
-    monkeypatch.setattr(text, "term_counts", lambda body: tokenized.append(body) or real(body))
+    real = body.profile
+    monkeypatch.setattr(body, "profile", lambda text, headings: tokenized.append(text) or
+                        real(text, headings))
     source = write_tree(tmp_path / "vision", FILES)
     try:
         Router(load_source(source))

@@ -8,7 +8,16 @@ from pathlib import Path
 from skillsrv.cli.common import add_pack_options, print_json
 from skillsrv.cli.route import make_router
 from skillsrv.errors import UsageError
-from skillsrv.routing.evals import EvalReport, calibrate, find_pack_evals, load_evals, run_evals
+from skillsrv.routing import Router, fit
+from skillsrv.routing.evals import (
+    EvalFile,
+    EvalReport,
+    calibrate,
+    find_pack_evals,
+    load_evals,
+    run_evals,
+)
+from skillsrv.routing.rerank import FEATURES
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("evals", nargs="*", type=Path, help="evals files")
     add_pack_options(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--fit", action="store_true",
+                        help="fit the reranker's weights on these evals, print them with their "
+                             "leave-one-file-out accuracy, and report with them")
     parser.add_argument("--calibrate", action="store_true",
                         help="grid-search the abstention thresholds on these evals")
     parser.set_defaults(handler=run)
@@ -29,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         raise UsageError("no evals files given and no loaded pack ships an evals.yaml")
     files = [load_evals(path) for path in paths]
+    if args.fit:
+        _fit(router, files)
     if args.calibrate:
-        thresholds, accuracy = calibrate(router, files)
+        thresholds, accuracy = calibrate([(router, files)])
         router.thresholds = thresholds
         print(f"best thresholds: {thresholds} (mean top-1 {accuracy:.1%})")
     reports = {f.path: run_evals(router, f) for f in files}
@@ -40,6 +54,20 @@ def run(args: argparse.Namespace) -> int:
         for path, report in reports.items():
             print(render(path, report))
     return 0 if all(report.passed for report in reports.values()) else 1
+
+
+def _fit(router: Router, files: list[EvalFile]) -> None:
+    examples = [example for evals in files for example in fit.collect(router, evals)]
+    found = sum(example.target is not None for example in examples)
+    print(f"reranker: {len(examples)} cases, right answer in the head for {found}")
+    held_out = fit.cross_validate(examples)
+    for path, accuracy in held_out.items():
+        print(f"  left out {path}: top-1 {accuracy:.1%} (fitted on the other files)")
+    if held_out:
+        print(f"  mean {sum(held_out.values()) / len(held_out):.1%}")
+    router.weights = fit.fit(examples)
+    print("  weights (fitted on all files): WEIGHTS = {" + ", ".join(
+        f'"{name}": {router.weights[name]:.4g}' for name in FEATURES) + "}")
 
 
 def _pct(value: float | None) -> str:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 from pydantic import ValidationError
 
@@ -40,6 +41,16 @@ def cache_dir() -> Path | None:
     except OSError:
         return None
     return path
+
+
+def source_digest(*modules: ModuleType) -> str:
+    """A digest of these modules' source files: a cache built by other code is stale, and
+    hand-bumped version numbers get forgotten."""
+    digest = hashlib.sha256()
+    for module in modules:
+        with contextlib.suppress(OSError, TypeError):
+            digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def document_key(text: str, *context: str | Iterable[str]) -> str:

@@ -11,7 +11,6 @@ An evals file is YAML:
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -118,7 +117,7 @@ def _route_label(decision: RouteDecision, position: int) -> str:
     return "/".join(part for part in (route.pack, route.skill, route.sheet) if part)
 
 
-def _matches(router: Router, expect: str, label: str) -> bool:
+def expect_matches(router: Router, expect: str, label: str) -> bool:
     """Does a decision label satisfy an expectation (which may be shortened)?"""
     if expect == "clarify" or label in ("clarify", "-"):
         return expect == label
@@ -144,12 +143,12 @@ def run_evals(router: Router, evals: EvalFile) -> EvalReport:
         decision = router.route(case.query)
         label = _label(decision)
         top3 = [_route_label(decision, i) for i in range(3)]
-        correct = _matches(router, case.expect, label)
+        correct = expect_matches(router, case.expect, label)
         # Top-3 asks whether the right sheet was among the candidates shown, whatever the
         # decision; clarify and redirect expectations count as in top-1.
         correct_top3 = correct or (case.expect != "clarify"
                                    and not case.expect.startswith("redirect:")
-                                   and any(_matches(router, case.expect, t) for t in top3))
+                                   and any(expect_matches(router, case.expect, t) for t in top3))
         results.append(CaseResult(query=case.query, expect=case.expect, got=label, top3=top3,
                                   correct=correct, correct_top3=correct_top3,
                                   source=f"{evals.path}:{case.line}"))
@@ -184,26 +183,38 @@ def _report(results: list[CaseResult], threshold: float) -> EvalReport:
         misrouted=[r for r in results if not r.correct])
 
 
-def calibrate(router: Router, evals: list[EvalFile]) -> tuple[Thresholds, float]:
-    """Grid-search the thresholds for the best mean top-1 over the eval files (run it with
-    every pack the files need loaded, e.g. the bundled pack and the corpus together)."""
-    original = router.thresholds
-    best: tuple[float, Thresholds] = (-1.0, original)
-    scores = [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0]
-    margins = [0.0, 0.005, 0.01, 0.03, 0.06, 0.1]
-    coverages = [0.5, 0.6, 0.7, 0.8, 0.9]
-    descends = [0.3, 0.5, 0.7, 1.0]
+def calibrate(runs: list[tuple[Router, list[EvalFile]]]) -> tuple[Thresholds, float]:
+    """Search the thresholds for the best mean top-1 over the eval files, each run with its
+    router (e.g. the bundled pack's evals on the bundled pack, the corpus's on the corpus).
+    Coordinate descent over a grid per threshold, twice round: a full grid would route every
+    case a few hundred times."""
+    routers = [router for router, _ in runs]
+    original = routers[0].thresholds
+    grid = {"min_score": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0],
+            # Never 0: two routes the model cannot tell apart are a question, not a coin toss.
+            "min_margin": [0.005, 0.01, 0.02, 0.05, 0.1, 0.15],
+            "rule_coverage": [0.5, 0.6, 0.7, 0.8, 0.9]}
+    count = sum(len(files) for _, files in runs)
+
+    def accuracy(thresholds: Thresholds) -> float:
+        for router in routers:
+            router.thresholds = thresholds
+        return sum(run_evals(router, e).top1 for router, files in runs for e in files) / count
+
+    best, best_accuracy = original, -1.0
     try:
-        for min_score, min_margin, coverage, descend in itertools.product(
-                scores, margins, coverages, descends):
-            router.thresholds = replace(original, min_score=min_score, min_margin=min_margin,
-                                        rule_coverage=coverage, descend_ratio=descend)
-            accuracy = sum(run_evals(router, e).top1 for e in evals) / len(evals)
-            if accuracy > best[0] + 1e-9:
-                best = (accuracy, router.thresholds)
+        best_accuracy = accuracy(best)
+        for _ in range(2):
+            for name, values in grid.items():
+                for value in values:
+                    trial = replace(best, **{name: value})
+                    trial_accuracy = accuracy(trial)
+                    if trial_accuracy > best_accuracy + 1e-9:
+                        best, best_accuracy = trial, trial_accuracy
     finally:
-        router.thresholds = original
-    return best[1], best[0]
+        for router in routers:
+            router.thresholds = original
+    return best, best_accuracy
 
 
 def find_pack_evals(router: Router) -> list[Path]:

@@ -3,20 +3,26 @@
 Each candidate gathers what the packs say about it, in fields of different weight: route-table
 rows and symptom lists that point at it (strongest), its title and file name, its description,
 headings, the pack's description and keywords, and its body text (weakest). Scores are
-BM25-style per field, precomputed per term so a query costs one dictionary walk per term.
+BM25-style per field, precomputed per term so a query costs one dictionary walk per term; the
+body, the pack and the other fields are kept apart because the reranker weighs them anew.
+Beside them: which body section each word is in, and a small index of each candidate's summary
+(its description and opening paragraphs), both read only for the head of the ranking.
 Wrong-route rules, "do not use" lists and cross-pack references become redirect rules, and
 packs they name that are not loaded become redirect candidates of their own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from skillsrv.packs.cache import cache_dir, read_pickle, write_pickle
+from skillsrv.packs import refs
+from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle
 from skillsrv.packs.model import (
     Catalog,
     ClarifyingQuestion,
@@ -29,8 +35,9 @@ from skillsrv.packs.model import (
     Skill,
 )
 from skillsrv.packs.refs import RefContext, find_refs
-from skillsrv.routing.termcache import BodyTerms
-from skillsrv.routing.text import terms, with_bigrams
+from skillsrv.routing import body, text
+from skillsrv.routing.termcache import BodyProfiles
+from skillsrv.routing.text import term_counts, terms, with_bigrams
 
 # Fitted by grid search on the bundled and the corpus evals together (see the notes).
 FIELD_WEIGHTS = {
@@ -44,6 +51,9 @@ FIELD_WEIGHTS = {
 }
 K1 = 1.2
 B = 0.75
+# Which postings map each field's scores go to (everything not named here: "meta").
+FIELD_GROUP = {"body": "body", "pack": "pack"}
+KEEP_INDEXES = 8  # cached index files (one per catalog and code version) kept on disk
 
 
 @dataclass
@@ -64,7 +74,11 @@ class Candidate:
     # Term counts per field while the index is built; emptied once postings are scored.
     fields: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     evidence: list[EvidenceItem] = field(default_factory=list)
-    body_terms: frozenset[str] = frozenset()  # single-word terms of the body, for evidence
+    is_router: bool = False  # a SKILL.md that routes to sheets of its own
+    # Single-word body terms -> bitmask of the body sections they occur in (evidence, and how
+    # much of a query one section covers), and the number of terms of each section.
+    sections: dict[str, int] = field(default_factory=dict)
+    section_lengths: tuple[int, ...] = ()
     # A sheet's own "when not to use" items: (what they are about, condition, better choice,
     # file:line), e.g. ("a Transformer", "Tabular data", "Gradient-boosted trees", ...).
     when_not: list[tuple[str, str, str | None, str]] = field(default_factory=list)
@@ -97,15 +111,15 @@ class PackQuestions:
     recency: list[tuple[RecencyRow, str]] = field(default_factory=list)
 
 
-INDEX_VERSION = "13"
 _WHEN_NOT_LABEL = re.compile(r"\b(when|not|to|use|using|do|don.?t|never|avoid|for|it)\b|[:*_`]",
                              re.IGNORECASE)
 _ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re.IGNORECASE)
 
 
 def _fingerprint(catalog: Catalog) -> str:
-    """Everything the index depends on: pack metadata and every document's content digest."""
-    digest = hashlib.sha256(f"index-{INDEX_VERSION}".encode())
+    """Everything the index depends on: pack metadata, every document's content digest, and
+    the code that builds it."""
+    digest = hashlib.sha256(source_digest(sys.modules[__name__], body, text, refs).encode())
     for pack in catalog.packs:
         digest.update(repr((pack.name, pack.description, pack.keywords)).encode())
         for skill in pack.skills:
@@ -123,8 +137,15 @@ def _load_cached(fingerprint: str) -> dict[str, object] | None:
 
 def _store_cached(fingerprint: str, state: dict[str, object]) -> None:
     folder = cache_dir()
-    if folder is not None:
-        write_pickle(folder / f"index-{fingerprint}.pickle", state)
+    if folder is None:
+        return
+    write_pickle(folder / f"index-{fingerprint}.pickle", state)
+    # Every edit of a pack (or of this code) makes a new index; keep only the recent ones.
+    with contextlib.suppress(OSError):
+        indexes = sorted(folder.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime,
+                         reverse=True)
+        for stale in indexes[KEEP_INDEXES:]:
+            stale.unlink(missing_ok=True)
 
 
 def _where(pack: Pack, path: str, line: int | None) -> str:
@@ -181,24 +202,31 @@ class RoutingIndex:
         self.questions: dict[str, PackQuestions] = defaultdict(PackQuestions)
         self._by_key: dict[tuple[str, str, str | None], int] = {}
         self._redirects: dict[str, Candidate] = {}
-        bodies = BodyTerms()
+        self._summaries: list[Counter[str]] = []
+        bodies = BodyProfiles()
         for pack in catalog.packs:
             self._add_pack(pack, bodies)
         bodies.save()
         for pack in catalog.packs:
             self._add_pack_rules(pack)
-        self.postings: dict[str, dict[int, float]] = {}
+        self.postings: dict[str, dict[str, dict[int, float]]] = {}
+        self.summary_postings: dict[str, dict[int, float]] = {}
         self.idf: dict[str, float] = {}
         self.max_idf = 1.0
+        lengths = [n for candidate in self.candidates for n in candidate.section_lengths]
+        self.average_section_length = max(1.0, sum(lengths) / len(lengths)) if lengths else 1.0
         self._score_terms()
+        self._score_summaries()
 
     # -- building ----------------------------------------------------------------------
 
     def _candidate(self, pack: Pack, skill: Skill, doc: Document) -> Candidate:
         sheet = None if doc.file_name == "SKILL.md" else doc.file_name
-        candidate = Candidate(pack.name, skill.name, sheet, doc.path)
+        candidate = Candidate(pack.name, skill.name, sheet, doc.path,
+                              is_router=sheet is None and skill.is_router)
         self._by_key[candidate.key] = len(self.candidates)
         self.candidates.append(candidate)
+        self._summaries.append(Counter())
         return candidate
 
     def _add(self, candidate: Candidate, field_name: str, text: str, *, kind: str | None = None,
@@ -215,7 +243,7 @@ class RoutingIndex:
             candidate.evidence.append(EvidenceItem(kind, text.strip()[:160], source,
                                                    frozenset(found)))
 
-    def _add_pack(self, pack: Pack, bodies: BodyTerms) -> None:
+    def _add_pack(self, pack: Pack, bodies: BodyProfiles) -> None:
         pack_text = " ".join([pack.name.replace("-", " "), pack.description,
                               " ".join(pack.keywords)])
         for skill in pack.skills:
@@ -230,7 +258,7 @@ class RoutingIndex:
             self._add_router_items(pack, skill, router)
 
     def _add_document(self, pack: Pack, skill: Skill, doc: Document, candidate: Candidate,
-                      pack_text: str, bodies: BodyTerms) -> None:
+                      pack_text: str, bodies: BodyProfiles) -> None:
         where = _where(pack, doc.path, None)
         stem = doc.file_name.rsplit("/", 1)[-1].removesuffix(".md")
         title = doc.title or ""
@@ -260,7 +288,12 @@ class RoutingIndex:
                     candidate.when_not.append((
                         subject, item.text, item.alternative,
                         _where(pack, item.source.path, item.source.line)))
-        candidate.fields["body"].update(bodies.counts(doc))
+        profile = bodies.profile(doc)
+        candidate.fields["body"].update(profile.counts)
+        candidate.sections = profile.sections
+        candidate.section_lengths = profile.section_lengths
+        self._summaries[self._by_key[candidate.key]] = term_counts(
+            f"{description} {profile.intro}")
 
     def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:
         if ref.kind is RefKind.SHEET:
@@ -334,6 +367,7 @@ class RoutingIndex:
         self._add(candidate, "title", name.replace("-", " "))
         self._by_key[candidate.key] = len(self.candidates)
         self.candidates.append(candidate)
+        self._summaries.append(Counter())
         self._redirects[name] = candidate
         return candidate
 
@@ -384,31 +418,54 @@ class RoutingIndex:
         self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
         averages = {name: max(1.0, sum(sum(c.fields[name].values()) for c in self.candidates)
                               / count) for name in FIELD_WEIGHTS}
-        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        postings: dict[str, dict[str, dict[int, float]]] = {
+            group: defaultdict(dict) for group in ("body", "meta", "pack")}
         for index, candidate in enumerate(self.candidates):
-            # The body (by far the largest field) first, as one comprehension; the small
-            # fields add to it. The hot loops stay free of attribute and global lookups.
-            fields = sorted(candidate.fields.items(), key=lambda item: item[0] != "body")
-            combined: dict[str, float] = {}
-            for name, counts in fields:
+            # The hot loops stay free of attribute and global lookups.
+            combined: dict[str, dict[str, float]] = {}
+            for name, counts in candidate.fields.items():
                 length = sum(counts.values())
                 norm = K1 * (1 - B + B * length / averages[name])
                 scale = FIELD_WEIGHTS[name] * (K1 + 1)
-                if not combined:
-                    combined = {term: scale * tf / (tf + norm) for term, tf in counts.items()}
+                group = combined.setdefault(FIELD_GROUP.get(name, "meta"), {})
+                if not group:
+                    group.update({term: scale * tf / (tf + norm) for term, tf in counts.items()})
                     continue
-                get = combined.get
+                get = group.get
                 for term, tf in counts.items():
-                    combined[term] = get(term, 0.0) + scale * tf / (tf + norm)
-            for term, value in combined.items():
-                postings[term][index] = idf[term] * value
-        self.postings = dict(postings)
+                    group[term] = get(term, 0.0) + scale * tf / (tf + norm)
+            # In units of "one rare term matched in a strong field": divided by the largest
+            # possible IDF, so thresholds mean the same for 3 sheets or 1,000.
+            scale = 1 / self.max_idf
+            for group_name, values in combined.items():
+                target = postings[group_name]
+                for term, value in values.items():
+                    target[term][index] = idf[term] * value * scale
+        self.postings = {group: dict(terms) for group, terms in postings.items()}
         for candidate in self.candidates:
             # Only the postings are read from now on; dropping the counts halves the index's
             # memory and its cache file.
-            candidate.body_terms = frozenset(term for term in candidate.fields.get("body", ())
-                                             if "_" not in term)
             candidate.fields = {}
+
+    def _score_summaries(self) -> None:
+        """A plain BM25 index of each candidate's summary: its description and opening
+        paragraphs, what the document says it is about."""
+        count = len(self._summaries)
+        frequency: Counter[str] = Counter()
+        for counts in self._summaries:
+            frequency.update(counts)
+        df: Counter[str] = Counter()
+        for counts in self._summaries:
+            df.update(counts.keys())
+        average = max(1.0, sum(frequency.values()) / max(1, count))
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        for index, counts in enumerate(self._summaries):
+            norm = K1 * (1 - B + B * sum(counts.values()) / average)
+            for term, tf in counts.items():
+                idf = math.log(1 + (count - df[term] + 0.5) / (df[term] + 0.5))
+                postings[term][index] = idf * (K1 + 1) * tf / (tf + norm)
+        self.summary_postings = dict(postings)
+        del self._summaries
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -420,11 +477,30 @@ class RoutingIndex:
         return self._by_key.get(key)
 
     def score(self, query_terms: frozenset[str]) -> dict[int, float]:
-        """Scores in units of "one rare term matched in a strong field": raw BM25F divided by
-        the largest possible IDF, so thresholds mean the same for 3 sheets or 1,000."""
+        """Each matching candidate's BM25F score for the query."""
+        total: dict[int, float] = {}
+        get = total.get
+        for postings in self.postings.values():
+            for term in query_terms:
+                found = postings.get(term)
+                if found:
+                    for index, value in found.items():
+                        total[index] = get(index, 0.0) + value
+        return total
+
+    def score_of(self, query_terms: frozenset[str], candidates: list[int],
+                 groups: tuple[str, ...] = ("body", "meta", "pack")) -> list[float]:
+        """The BM25F scores of a few candidates, from some field groups only: a few lookups
+        per term instead of a walk over every candidate that has it."""
+        found: list[dict[int, float]] = []
+        for group in groups:
+            postings = self.postings.get(group, {})
+            found.extend(postings[term] for term in query_terms if term in postings)
+        return [sum(entry.get(index, 0.0) for entry in found) for index in candidates]
+
+    def summary_score(self, query_terms: frozenset[str]) -> dict[int, float]:
         totals: dict[int, float] = defaultdict(float)
         for term in query_terms:
-            for index, value in self.postings.get(term, {}).items():
+            for index, value in self.summary_postings.get(term, {}).items():
                 totals[index] += value
-        scale = self.max_idf
-        return {index: value / scale for index, value in totals.items()}
+        return totals

@@ -4,15 +4,16 @@ to ask first.
 The order of decisions:
 1. A wrong-route rule whose symptom the query matches wins: its correct route is the answer
    (or a redirect, when that pack is not loaded).
-2. Otherwise candidates are ranked by score; a redirect candidate on top means "another pack".
-3. When the best score is weak or the runner-up too close, the decision is `clarify`.
-The thresholds come from `calibration` (fitted on the eval files; see `skillsrv eval
---calibrate`), not from single queries.
+2. Otherwise candidates are ranked lexically and the head is reranked by a fitted model
+   (`rerank`); a redirect candidate on top means "another pack".
+3. When the best lexical score is weak or the runner-up's probability too close, the decision
+   is `clarify`.
+The model's weights and the thresholds are fitted on the eval files (`scripts/fit_routing.py`;
+`skillsrv eval --fit --calibrate` for one's own packs), not chosen for single queries.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 import unicodedata
@@ -33,6 +34,7 @@ from skillsrv.routing.models import (
     Slots,
     Warning,
 )
+from skillsrv.routing.rerank import WEIGHTS, Ranked, features, head_of, question_part, rerank
 from skillsrv.routing.slots import extract_slots
 from skillsrv.routing.text import term_set, terms, with_bigrams
 
@@ -45,14 +47,13 @@ class QueryError(SkillsrvError):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When to abstain. Fitted by `skillsrv eval --calibrate` on the bundled and corpus evals."""
+    """When to abstain. Fitted by `scripts/fit_routing.py` on the bundled and corpus evals
+    (pack authors can fit their own with `skillsrv eval --calibrate`)."""
 
-    min_score: float = 5.0  # below this best score, ask instead of guessing
-    # (best - runner-up) / best below this: too close to call. Wider margins cost accuracy on
-    # both eval sets, so only a near tie abstains.
+    min_score: float = 4.0  # below this best lexical score, ask instead of guessing
+    # The best route's probability minus the runner-up's below this: too close to call.
     min_margin: float = 0.005
-    rule_coverage: float = 0.8  # share of a wrong-route symptom's weight the query must cover
-    descend_ratio: float = 0.3  # a router on top yields to its best sheet scoring at least this
+    rule_coverage: float = 0.9  # share of a wrong-route symptom's weight the query must cover
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -63,9 +64,7 @@ OVERVIEW = re.compile(
     r"\bwhich( [\w-]+)? (guides?|sheets?|docs?|topics)\b|"
     r"\b(list|show) (me )?(of |all )?(the |your )?(guides|topics|sheets|docs|areas)\b|"
     r"\bwhat (does|do) (this|the|your) [\w\s-]{0,40}\bcover\b", re.IGNORECASE)
-OVERVIEW_LEAD = 1.25  # the router's lead over the sheet it displaces, clear of the tie margin
 MAX_ROUTES = 5
-RANK_DEPTH = 64
 MAX_QUESTIONS = 5
 
 # Slot order for generic questions: how much each answer changes an architecture choice.
@@ -138,6 +137,7 @@ class Router:
         self.index = RoutingIndex(catalog)
         self.max_query_chars = max_query_chars
         self.thresholds = thresholds
+        self.weights = dict(WEIGHTS)  # the reranker's; `skillsrv eval --fit` refits them
 
     # -- public ----------------------------------------------------------------------------
 
@@ -148,37 +148,31 @@ class Router:
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
         query_terms = frozenset(with_bigrams(terms(text)))
         words = _surface_words(text)
-        scores = self.index.score(query_terms)
         rule, coverage = self._matching_rule(query_terms)
-        ranked = self._rank(scores, rule, coverage, overview=bool(OVERVIEW.search(text)))
+        ranked, decided = self._rank(text, query_terms, rule, coverage)
         warnings = self._warnings(text, query_terms, slots, ranked)
         if rule is not None and rule.target_pack is not None and \
                 self.index.candidate((rule.target_pack, "", None)) is not None and \
                 self.catalog.find_pack(rule.target_pack) is None:
-            in_scope = [r for r in ranked if self.index.candidates[r[0]].redirect is None]
             return RouteDecision(
-                decision=Decision.REDIRECT, routes=self._routes(in_scope, query_terms, words)[:3],
+                decision=Decision.REDIRECT, routes=self._routes(ranked, query_terms, words)[:3],
                 redirect=Redirect(pack=rule.target_pack, reason=rule.why or rule.symptom,
                                   source=rule.source),
                 known=slots.known(), warnings=warnings)
         if not ranked:
             return self._clarify_decision(slots, None, [], warnings, query_terms)
-        best_index = ranked[0][0]
-        best = self.index.candidates[best_index]
+        best = self.index.candidates[ranked[0].index]
         if best.redirect is not None and (rule is not None or self._confident(ranked)):
             reason = next((e.text for e in best.evidence if e.terms & query_terms and
                            e.kind == "wrong-route"), f"this belongs to the {best.redirect} pack")
             source = next((e.source for e in best.evidence if e.terms & query_terms), None)
             return RouteDecision(
                 decision=Decision.REDIRECT,
-                routes=self._routes([r for r in ranked if
-                                     self.index.candidates[r[0]].redirect is None],
-                                    query_terms, words)[:3],
+                routes=self._routes(ranked, query_terms, words)[:3],
                 redirect=Redirect(pack=best.redirect, reason=reason, source=source),
                 known=slots.known(), warnings=warnings)
-        routes = self._routes([r for r in ranked if self.index.candidates[r[0]].redirect is None],
-                              query_terms, words)
-        if rule is None and (not self._confident(ranked) or
+        routes = self._routes(ranked, query_terms, words)
+        if rule is None and (not self._confident(ranked, decided) or
                              self._red_flag_open(best.pack, query_terms, slots)):
             return self._clarify_decision(slots, best if best.redirect is None else None,
                                           routes, warnings, query_terms)
@@ -199,6 +193,14 @@ class Router:
                              hint="add a pack source in manifest.yaml or with --pack-path")
         return text
 
+    def head(self, text: str) -> tuple[list[Ranked], list[list[float]]]:
+        """The lexical head and its feature rows, in lexical order (for fitting)."""
+        query_terms = frozenset(with_bigrams(terms(text)))
+        scores = self.index.score(query_terms)
+        head = head_of(scores)
+        rows = features(self.index, scores, head, query_terms, _question_terms(text))
+        return [Ranked(i, scores[i], 0.0, 0.0) for i in head], rows
+
     def _matching_rule(self, query_terms: frozenset[str]) -> tuple[RedirectRule | None, float]:
         best: tuple[RedirectRule | None, float] = (None, 0.0)
         idf = self.index.idf
@@ -214,73 +216,67 @@ class Router:
                 best = (rule, coverage)
         return best
 
-    def _rank(self, scores: dict[int, float], rule: RedirectRule | None,
-              coverage: float, *, overview: bool = False) -> list[tuple[int, float]]:
-        # Only the head of the ranking is ever read (routes, runner-up, a rule's pack).
-        head = heapq.nsmallest(RANK_DEPTH, scores.items(), key=lambda item: (-item[1], item[0]))
-        ranked = self._overview(head) if overview else self._descend(head)
-        if rule is None or not ranked:
-            return ranked
-        top = ranked[0][1]
+    def _rank(self, text: str, query_terms: frozenset[str], rule: RedirectRule | None,
+              coverage: float) -> tuple[list[Ranked], bool]:
+        """The reranked head, then what explicit rules say: a wrong-route rule's target, or
+        the pack's router for a question about what the pack covers, goes first. The flag
+        says whether such a rule (rather than the model) chose the first route."""
+        scores = self.index.score(query_terms)
+        ranked = rerank(self.index, scores, query_terms, _question_terms(text), self.weights)
+        if not ranked:
+            return ranked, False
         target_index: int | None = None
+        if rule is not None:
+            target_index = self._rule_target(rule, ranked)
+        elif OVERVIEW.search(text):
+            target_index = self._overview_target(ranked)
+        if target_index is None or target_index == ranked[0].index:
+            return ranked, target_index is not None
+        first = ranked[0]
+        moved = next((r for r in ranked if r.index == target_index), None)
+        # The evidence for the query as a whole stays what it was (and a rule adds to it).
+        lexical = max(first.lexical, moved.lexical if moved else 0.0) * (1 + coverage)
+        # The moved route takes the first place's probability: the rule, not the model, is
+        # what makes it the answer.
+        promoted = Ranked(target_index, lexical, first.logit, first.probability)
+        rest = [r if r is not first else Ranked(r.index, r.lexical, r.logit,
+                                                moved.probability if moved else 0.0)
+                for r in ranked if r.index != target_index]
+        return [promoted, *rest], True
+
+    def _rule_target(self, rule: RedirectRule, ranked: list[Ranked]) -> int | None:
         if rule.target_key is not None:
-            target_index = self.index.index_of(rule.target_key)
-        elif rule.target_pack is not None:
-            # The rule names a loaded pack: its best-scoring document, else its router.
-            in_pack = [(i, s) for i, s in ranked
-                       if self.index.candidates[i].pack == rule.target_pack]
-            if in_pack:
-                target_index = in_pack[0][0]
-            else:
-                pack = self.catalog.find_pack(rule.target_pack)
-                if pack and pack.skills:
-                    target_index = self.index.index_of((pack.name, pack.skills[0].name, None))
-        if target_index is None:
-            return ranked
-        boosted = [(i, s) for i, s in ranked if i != target_index]
-        return [(target_index, max(top, scores.get(target_index, 0.0)) * (1 + coverage)),
-                *boosted]
+            return self.index.index_of(rule.target_key)
+        if rule.target_pack is None:
+            return None
+        # The rule names a loaded pack: its best-ranked document, else its router.
+        in_pack = [r.index for r in ranked
+                   if self.index.candidates[r.index].pack == rule.target_pack]
+        if in_pack:
+            return in_pack[0]
+        pack = self.catalog.find_pack(rule.target_pack)
+        if pack and pack.skills:
+            return self.index.index_of((pack.name, pack.skills[0].name, None))
+        return None
 
-    def _descend(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """A router that restates all its routes often outscores the sheet that holds the
-        answer; when one of its sheets scores close behind, the sheet goes first."""
-        if not ranked:
-            return ranked
-        top_index, top_score = ranked[0]
-        top = self.index.candidates[top_index]
-        if top.sheet is not None or top.redirect is not None:
-            return ranked
-        for position, (index, score) in enumerate(ranked[1:], start=1):
-            candidate = self.index.candidates[index]
-            if candidate.pack == top.pack and candidate.skill == top.skill:
-                if score >= self.thresholds.descend_ratio * top_score:
-                    return [(index, top_score), (top_index, score),
-                            *ranked[1:position], *ranked[position + 1:]]
-                break
-        return ranked
-
-    def _overview(self, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """"Which guides do you have?" is answered by the router, which lists them: the
-        router of the best pack goes first, a step ahead of the sheet that outscored it."""
-        if not ranked:
-            return ranked
-        top = self.index.candidates[ranked[0][0]]
-        for index, _ in ranked[:MAX_ROUTES]:
-            candidate = self.index.candidates[index]
+    def _overview_target(self, ranked: list[Ranked]) -> int | None:
+        """"Which guides do you have?" is answered by the router of the best pack, which
+        lists them."""
+        top = self.index.candidates[ranked[0].index]
+        for entry in ranked[:MAX_ROUTES]:
+            candidate = self.index.candidates[entry.index]
             if candidate.sheet is None and candidate.redirect is None and \
                     candidate.pack == top.pack:
-                return [(index, ranked[0][1] * OVERVIEW_LEAD),
-                        *[item for item in ranked if item[0] != index]]
-        return ranked
+                return entry.index
+        return None
 
-    def _confident(self, ranked: list[tuple[int, float]]) -> bool:
-        best_index, best = ranked[0]
-        if best < self.thresholds.min_score:
+    def _confident(self, ranked: list[Ranked], decided: bool = False) -> bool:
+        """Strong enough evidence, and (unless a rule chose) a clear lead over the runner-up."""
+        if ranked[0].lexical < self.thresholds.min_score:
             return False
-        best_key = self.index.candidates[best_index].key
-        runner_up = next((s for i, s in ranked[1:]
-                          if self.index.candidates[i].key != best_key), 0.0)
-        return (best - runner_up) / best >= self.thresholds.min_margin
+        if decided or len(ranked) == 1:
+            return True
+        return ranked[0].probability - ranked[1].probability >= self.thresholds.min_margin
 
     def _red_flag_open(self, pack: str, query_terms: frozenset[str], slots: Slots) -> bool:
         """A red flag ("best architecture for X") matches and what it asks is still unknown."""
@@ -294,21 +290,21 @@ class Router:
                     return True
         return False
 
-    def _routes(self, ranked: list[tuple[int, float]], query_terms: frozenset[str],
+    def _routes(self, ranked: list[Ranked], query_terms: frozenset[str],
                 words: dict[str, str]) -> list[RouteCandidate]:
-        top = ranked[:MAX_ROUTES]
+        """The best routes in loaded packs, each with its probability scaled by how strong
+        the lexical evidence is."""
+        top = [r for r in ranked if self.index.candidates[r.index].redirect is None][:MAX_ROUTES]
         if not top:
             return []
-        scale = max(1.0, top[0][1] / 4)
-        weights = [math.exp((s - top[0][1]) / scale) for _, s in top]
-        total = sum(weights)
-        strength = min(1.0, top[0][1] / (2 * self.thresholds.min_score))
+        strength = min(1.0, ranked[0].lexical / (2 * self.thresholds.min_score))
         routes = []
-        for (index, score), weight in zip(top, weights, strict=True):
-            candidate = self.index.candidates[index]
+        for entry in top:
+            candidate = self.index.candidates[entry.index]
             routes.append(RouteCandidate(
                 pack=candidate.pack, skill=candidate.skill, sheet=candidate.sheet,
-                score=round(score, 3), confidence=round(weight / total * strength, 3),
+                score=round(entry.lexical, 3),
+                confidence=round(min(1.0, entry.probability * strength), 3),
                 evidence=self._evidence(candidate, query_terms, words)))
         return routes
 
@@ -331,7 +327,7 @@ class Router:
             evidence.append(Evidence(kind=item.kind, text=item.text, source=item.source))  # type: ignore[arg-type]
             if len(evidence) == 4:
                 break
-        body = candidate.body_terms
+        body = candidate.sections
         mentioned = sorted({word for term, word in words.items()
                             if term in query_terms and term in body})
         if mentioned and len(evidence) < 5:
@@ -387,8 +383,8 @@ class Router:
                              known=slots.known(), warnings=warnings)
 
     def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
-                  ranked: list[tuple[int, float]]) -> list[Warning]:
-        packs = {self.index.candidates[i].pack for i, _ in ranked[:3]} or \
+                  ranked: list[Ranked]) -> list[Warning]:
+        packs = {self.index.candidates[r.index].pack for r in ranked[:3]} or \
             {p.name for p in self.catalog.packs}
         warnings: list[Warning] = []
         for pack_name in sorted(packs):
@@ -405,7 +401,7 @@ class Router:
                                 f"consider {row.alternative}",
                         source=source))
         if ranked:
-            warnings.extend(self._when_not(self.index.candidates[ranked[0][0]], text,
+            warnings.extend(self._when_not(self.index.candidates[ranked[0].index], text,
                                            query_terms, slots))
         return warnings
 
@@ -423,6 +419,10 @@ class Router:
                                         message=f"When not to use {subject}: "
                                                 f"{clause.strip().rstrip('.')}{advice}"))
         return warnings[:3]
+
+
+def _question_terms(text: str) -> frozenset[str]:
+    return frozenset(with_bigrams(terms(question_part(text))))
 
 
 def _surface_words(text: str) -> dict[str, str]:

@@ -77,6 +77,7 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"skip[\s-]+connections?", " residual skip "),
         (r"on[\s-]+device", " edge "),
         (r"learning[\s-]+rate", " learningrate learning rate "),
+        (r"retrieval[\s-]+augmented[\s-]+generation", " rag retrieval generate "),
         # Each pattern starts with a literal so the regex engine can scan for it: a leading
         # alternation or \b made this one phrase cost 0.4 s over the corpus.
         (r"out[\s-]+of[\s-]+memory", " outofmemory memory "),
@@ -155,21 +156,27 @@ def with_bigrams(found: list[str]) -> list[str]:
     return [*found, *(f"{a}_{b}" for a, b in itertools.pairwise(found))]
 
 
-def term_counts(text: str) -> Counter[str]:
-    """Term and neighbouring-pair counts of a long text, fast: each distinct word is stemmed
-    once (cached); multi-word phrases are counted in one pass per phrase."""
+def term_sequence(text: str) -> tuple[list[str], list[str]]:
+    """The terms of a long text in order, and the terms its multi-word phrases add, fast: each
+    distinct word is stemmed once (cached); phrases are found in one pass per phrase."""
     lower = text.lower().replace("'", "")
     sequence = [term for term in map(_term_of, _WORD.findall(lower)) if term is not None]
-    counts: Counter[str] = Counter(sequence)
-    # Only pairs a text repeats are topical; the long tail of one-off pairs is noise (and
-    # would triple the index).
-    pairs = Counter(itertools.pairwise(sequence))
-    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
+    phrase_terms: list[str] = []
     for pattern, replacement in PHRASES:  # one pattern at a time keeps the literal-prefix scan
         found = len(pattern.findall(lower))
         if found:
-            for term in replacement.split():
-                counts[stem(term)] += found
+            phrase_terms.extend(stem(term) for term in replacement.split() for _ in range(found))
+    return sequence, phrase_terms
+
+
+def term_counts(text: str) -> Counter[str]:
+    """Term counts of a long text, with the neighbouring pairs it repeats."""
+    sequence, phrase_terms = term_sequence(text)
+    counts: Counter[str] = Counter(sequence)
+    counts.update(phrase_terms)
+    # Only pairs a text repeats are topical; the long tail of one-off pairs is noise.
+    pairs = Counter(itertools.pairwise(sequence))
+    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
     return counts
 
 

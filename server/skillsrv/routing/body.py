@@ -1,0 +1,86 @@
+"""What routing keeps of a document's body: term counts, which section each word is in, and the
+opening paragraphs.
+
+A question is usually answered by one section of a sheet, not by words scattered over the whole
+of it: keeping, for each word, the set of sections it occurs in lets the reranker ask how much of
+the query one section covers. The opening paragraphs say what the sheet is about in its own
+words; most sheets in the wild have no frontmatter description, and this is the next best thing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from skillsrv.routing import text
+
+INTRO_PARAGRAPHS = 2
+INTRO_CHARS = 600
+# Lines that open something other than prose: headings, tables, lists, quotes, code, HTML.
+_NOT_PROSE = re.compile(r"\s*(#|\||[-*+] |\d+[.)] |>|```|~~~|<|!\[|---|\*\*\*)")
+
+
+@dataclass(frozen=True, slots=True)
+class BodyProfile:
+    counts: Counter[str]  # terms and repeated neighbouring pairs of the whole body
+    sections: dict[str, int]  # single-word term -> bitmask of the sections it occurs in
+    section_lengths: tuple[int, ...]  # terms per section
+    intro: str  # the opening prose paragraphs
+
+
+def split_sections(body: str, heading_lines: list[int]) -> list[str]:
+    """The body cut at its headings (0-based body line numbers, from the markdown parser, so a
+    `#` comment inside a code block does not start a section)."""
+    lines = body.split("\n")
+    cuts = sorted({line for line in heading_lines if 0 < line < len(lines)})
+    bounds = [0, *cuts, len(lines)]
+    return ["\n".join(lines[start:end]) for start, end in itertools.pairwise(bounds)]
+
+
+def intro(body: str) -> str:
+    """The first prose paragraphs, skipping headings, tables, lists and code."""
+    paragraphs: list[str] = []
+    current: list[str] = []
+    in_code = False
+    for line in body.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            in_code = not in_code
+            current = _flush(current, paragraphs)
+            continue
+        if in_code or not stripped or _NOT_PROSE.match(line):
+            current = _flush(current, paragraphs)
+            if len(paragraphs) >= INTRO_PARAGRAPHS:
+                break
+            continue
+        current.append(stripped)
+    _flush(current, paragraphs)
+    return " ".join(paragraphs[:INTRO_PARAGRAPHS])[:INTRO_CHARS]
+
+
+def _flush(current: list[str], paragraphs: list[str]) -> list[str]:
+    if current:
+        paragraphs.append(" ".join(current))
+    return []
+
+
+def profile(body: str, heading_lines: list[int]) -> BodyProfile:
+    counts: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    masks: dict[str, int] = {}
+    lengths = []
+    for number, section in enumerate(split_sections(body, heading_lines)):
+        sequence, phrase_terms = text.term_sequence(section)
+        counts.update(sequence)
+        counts.update(phrase_terms)
+        pairs.update(itertools.pairwise(sequence))
+        bit = 1 << number
+        for term in {*sequence, *phrase_terms}:
+            masks[term] = masks.get(term, 0) | bit
+        lengths.append(len(sequence))
+    # Only pairs a body repeats are topical; the long tail of one-off pairs is noise (and
+    # would triple the index).
+    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
+    return BodyProfile(counts, masks, tuple(lengths), intro(body))
