@@ -318,3 +318,41 @@ def test_a_wrong_route_naming_another_packs_sheet_loosely_is_not_a_redirect_to_a
     decision = router.route("is this unsafe block in my extension sound? raw pointers")
     assert decision.decision.value != "redirect"
     assert decision.routes[0].sheet == "unsafe-ffi-and-low-level.md"
+
+
+ELSEWHERE = """---
+name: using-vision
+description: "Use when choosing a vision architecture"
+---
+# Vision router
+
+- [cnn.md](cnn.md): backbones for images
+
+## Training problems
+
+**Symptoms triggering this route:**
+- "the loss spikes and turns into NaN halfway through"
+- "warmup and learning rate schedule keep diverging"
+
+**Route to:** **training-optimization**
+"""
+
+
+def test_symptoms_a_router_sends_to_another_pack_redirect_there_or_route_into_it(
+        tmp_path: Path) -> None:
+    vision = write_tree(tmp_path / "vision", {"using-vision/SKILL.md": ELSEWHERE,
+                                              "using-vision/cnn.md": FILES["using-vision/cnn.md"]})
+    query = "my loss spikes to NaN halfway through training, is the warmup wrong?"
+    decision = Router(load_source(vision)).route(query)
+    assert decision.decision.value == "redirect"
+    assert decision.redirect is not None and decision.redirect.pack == "training-optimization"
+    optimization = write_tree(tmp_path / "optimization", {
+        "using-training-optimization/SKILL.md": "---\nname: using-training-optimization\n"
+        "description: \"Use when training misbehaves\"\n---\n# Training\n\n"
+        "- [schedules.md](schedules.md)\n",
+        "using-training-optimization/schedules.md": "# Schedules\n\nCosine decay.\n"})
+    both = Router(load_sources([vision, optimization]))
+    routes = both.route(query).routes
+    assert routes[0].pack == "optimization"
+    evidence = [e for route in routes for e in route.evidence if e.kind == "symptom"]
+    assert any(e.source.startswith("vision/using-vision/SKILL.md:") for e in evidence)

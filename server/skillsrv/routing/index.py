@@ -237,8 +237,16 @@ class RoutingIndex:
         candidate.fields[field_name].update(found)
         if candidate.redirect is not None and field_name != "body":
             # A pack that is not loaded has no body; what the routers say about it stands in,
-            # so it competes with loaded sheets on equal terms.
+            # so it competes with loaded sheets on equal terms: each thing said is a section,
+            # and what they say it is for is its summary.
             candidate.fields["body"].update(found)
+            bit = 1 << len(candidate.section_lengths)
+            words = {term for term in found if "_" not in term}
+            for word in words:
+                candidate.sections[word] = candidate.sections.get(word, 0) | bit
+            candidate.section_lengths = (*candidate.section_lengths, len(words))
+            if field_name == "description":
+                self._summaries[self._by_key[candidate.key]].update(term_counts(text))
         if kind is not None:
             candidate.evidence.append(EvidenceItem(kind, text.strip()[:160], source,
                                                    frozenset(found)))
@@ -353,22 +361,46 @@ class RoutingIndex:
                     for ref in refs[:1]:
                         self._add_rule(pack, skill, item.text, ref, None, item.text,
                                        _where(pack, item.source.path, item.source.line), 0.6)
+                for symptoms in items.symptoms:
+                    if symptoms.target.kind is RefKind.PACK:
+                        self._add_pack_symptoms(pack, symptoms.target.name, symptoms.phrases,
+                                                _where(pack, symptoms.source.path,
+                                                       symptoms.source.line))
                 for cross in items.cross_refs:
                     if resolve_pack(self.catalog, cross.pack) is None:
                         redirect = self._redirect_candidate(cross.pack)
                         self._add(redirect, "description", cross.text, kind="description",
                                   source=_where(pack, cross.source.path, cross.source.line))
 
+    def _add_pack_symptoms(self, pack: Pack, name: str, phrases: list[str],
+                           source: str) -> None:
+        """Symptoms a router sends to another pack: they describe that pack's router, or
+        stand for the pack itself when it is not loaded."""
+        target = resolve_pack(self.catalog, name)
+        if target is not None:
+            if target.name == pack.name or not target.skills:
+                return
+            router = next((s for s in target.skills if s.is_router), target.skills[0])
+            candidate = self.candidate((target.name, router.name, None))
+        elif resolve_sheet(self.catalog, name) is not None:
+            return  # a loaded sheet named loosely, not a pack (see _add_rule)
+        else:
+            candidate = self._redirect_candidate(name)
+        if candidate is None:
+            return
+        for phrase in phrases:
+            self._add(candidate, "trigger", phrase, kind="symptom", source=source)
+
     def _redirect_candidate(self, name: str) -> Candidate:
         existing = self._redirects.get(name)
         if existing is not None:
             return existing
         candidate = Candidate(name, "", None, "", redirect=name)
-        self._add(candidate, "title", name.replace("-", " "))
         self._by_key[candidate.key] = len(self.candidates)
         self.candidates.append(candidate)
         self._summaries.append(Counter())
         self._redirects[name] = candidate
+        self._add(candidate, "title", name.replace("-", " "))
         return candidate
 
     def _add_rule(self, pack: Pack, skill: Skill, symptom: str, correct: Ref,
