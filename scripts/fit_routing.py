@@ -23,10 +23,10 @@ from skillsrv.routing.rerank import FEATURES
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "skills"
 BUNDLED_EVALS = [BUNDLED / "neural-architectures" / "evals.yaml",
-                 ROOT / "tests" / "evals" / "bundled-heldout.yaml",
-                 ROOT / "tests" / "evals" / "bundled-dev.yaml"]
-CORPUS_EVALS = [ROOT / "tests" / "evals" / name for name in
-                ("corpus.yaml", "corpus-heldout.yaml", "corpus-test.yaml", "corpus-dev.yaml")]
+                 *(ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
+                   for name in ("heldout", "dev", "blind"))]
+CORPUS_EVALS = [ROOT / "tests" / "evals" / f"{name}.yaml" for name in
+                ("corpus", "corpus-heldout", "corpus-test", "corpus-dev", "corpus-blind")]
 
 
 def main() -> None:

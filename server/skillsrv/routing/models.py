@@ -27,8 +27,10 @@ class RouteCandidate(BaseModel):
     pack: str
     skill: str
     sheet: str | None = Field(description="sheet file name; null when SKILL.md is the answer")
-    score: float
-    confidence: float = Field(ge=0, le=1)
+    score: float = Field(description="how strongly the words matched (BM25F; comparable "
+                                     "across queries, weak below about 5)")
+    confidence: float = Field(ge=0, le=1, description="probability that this is the answer, "
+                              "lowered when the words matched weakly")
     evidence: list[Evidence] = Field(default_factory=list)
 
 

@@ -36,8 +36,8 @@ SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: ful
 # Fitted by `scripts/fit_routing.py` (listwise softmax, L2 0.03) on the bundled pack's and the
 # corpus's eval files, each routed over its own packs; it prints the cross-validated accuracy.
 WEIGHTS: dict[str, float] = {
-    "lexical": 2.547, "rank": -0.4533, "router": -1.9, "redirect": 2.929, "body": 3.051,
-    "pack": 3.549, "section": 2.611, "question": 1.551, "summary": 1.468,
+    "lexical": 2.355, "rank": -0.4986, "router": -1.983, "redirect": -0.3206, "body": 3.099,
+    "pack": 3.809, "section": 2.937, "question": 1.465, "summary": 1.518,
 }
 
 _QUESTION = re.compile(r"[^.?!]*\?")

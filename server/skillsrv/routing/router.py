@@ -50,7 +50,7 @@ class Thresholds:
     """When to abstain. Fitted by `scripts/fit_routing.py` on the bundled and corpus evals
     (pack authors can fit their own with `skillsrv eval --calibrate`)."""
 
-    min_score: float = 4.0  # below this best lexical score, ask instead of guessing
+    min_score: float = 6.0  # below this best lexical score, ask instead of guessing
     # The best route's probability minus the runner-up's below this: too close to call.
     min_margin: float = 0.005
     rule_coverage: float = 0.9  # share of a wrong-route symptom's weight the query must cover
@@ -271,7 +271,10 @@ class Router:
         return None
 
     def _confident(self, ranked: list[Ranked], decided: bool = False) -> bool:
-        """Strong enough evidence, and (unless a rule chose) a clear lead over the runner-up."""
+        """Strong enough evidence, and (unless a rule chose) a clear lead over the runner-up.
+        With one pack loaded, "what does it cover?" needs no more evidence than being asked."""
+        if decided and len(self.catalog.packs) == 1:
+            return True
         if ranked[0].lexical < self.thresholds.min_score:
             return False
         if decided or len(ranked) == 1:
