@@ -3,6 +3,7 @@ opening paragraphs."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from conftest import write_tree
@@ -70,3 +71,18 @@ def test_the_intro_is_the_opening_prose_without_headings_tables_or_code() -> Non
     assert "cProfile" not in text and "#" not in text
     assert intro("# Title\n\n```\ncode only\n```\n") == ""
     assert len(intro("word " * 1000)) == 600
+
+
+def test_many_documents_are_profiled_in_worker_processes_with_the_same_result() -> None:
+    from skillsrv.packs.model import DocKind, Document, HeadingInfo
+    from skillsrv.routing.termcache import MIN_FORKED, BodyProfiles
+
+    docs = [Document(path=f"skills/s/{n}.md", file_name=f"{n}.md", kind=DocKind.SHEET,
+                     body=f"# Sheet {n}\n\nWords about topic {n}.\n\n## Part\n\nMore {n}.\n",
+                     headings=[HeadingInfo(level=1, text=f"Sheet {n}", line=1),
+                               HeadingInfo(level=2, text="Part", line=5)],
+                     sha256=f"test-{uuid.uuid4().hex}") for n in range(MIN_FORKED + 6)]
+    profiles = BodyProfiles()
+    profiles.prepare(docs)
+    for doc in docs:
+        assert profiles.profile(doc) == profile(doc.body, [0, 4])

@@ -8,19 +8,17 @@ problem becomes a diagnostic with file, line and what to do, and the rest keeps 
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import json
-import multiprocessing
 import os
 import posixpath
 import re
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from skillsrv.diagnostics import Diagnostic, error, warning
+from skillsrv.forking import forked_pool, pool_size
 from skillsrv.packs import cache as document_cache
 from skillsrv.packs.extract import extract
 from skillsrv.packs.frontmatter import parse_frontmatter
@@ -565,20 +563,14 @@ def _pack_json(job: tuple[Any, ...]) -> str:
 
 
 def _run_pack_jobs(jobs: list[tuple[Any, ...]]) -> list[Pack]:
-    """Load the packs of a marketplace, in worker processes when that pays off.
-
-    Parsing markdown is CPU-bound pure Python, so a large marketplace loads about twice as
-    fast on two cores. Workers are forked, which is only safe from a single-threaded process
-    (a server reloading in a background thread loads sequentially, mostly from the cache).
-    """
-    workers = min(os.cpu_count() or 1, int(os.environ.get("SKILLSRV_LOAD_WORKERS", "4")))
-    if len(jobs) < 8 or workers < 2 or threading.active_count() > 1 or \
-            "fork" not in multiprocessing.get_all_start_methods():
+    """Load the packs of a marketplace, in worker processes when that pays off: parsing
+    markdown is CPU-bound pure Python, so a large marketplace loads about twice as fast on two
+    cores."""
+    workers = pool_size(len(jobs), 8)
+    if not workers:
         return [job[0](*job[1:]) for job in jobs]
-    context = multiprocessing.get_context("fork")
     packs: list[Pack] = []
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers,
-                                                mp_context=context) as pool:
+    with forked_pool(workers) as pool:
         futures = [pool.submit(_pack_json, job) for job in jobs]
         for job, future in zip(jobs, futures, strict=True):
             try:

@@ -204,6 +204,8 @@ class RoutingIndex:
         self._redirects: dict[str, Candidate] = {}
         self._summaries: list[Counter[str]] = []
         bodies = BodyProfiles()
+        bodies.prepare([doc for pack in catalog.packs for skill in pack.skills
+                        for doc in skill.documents()])
         for pack in catalog.packs:
             self._add_pack(pack, bodies)
         bodies.save()

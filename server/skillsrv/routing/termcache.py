@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from skillsrv.forking import map_forked, pool_size
 from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle
 from skillsrv.packs.model import Document
 from skillsrv.routing import body, text
 
 MAX_ENTRIES = 20_000  # documents; about 15 KB each on disk
+MIN_FORKED = 64  # documents to profile before worker processes pay for themselves
 
 
 def _cache_file() -> Path | None:
@@ -39,6 +41,19 @@ class BodyProfiles:
     def _read(self) -> dict[str, body.BodyProfile]:
         entries = read_pickle(self._path) if self._path is not None else None
         return entries if isinstance(entries, dict) else {}
+
+    def prepare(self, docs: list[Document]) -> None:
+        """Profile the documents the cache lacks, in forked workers when there are many (a
+        cold build of a large marketplace spends most of its time here)."""
+        missing = {doc.sha256: doc for doc in docs
+                   if doc.sha256 and doc.sha256 not in self._entries}
+        if pool_size(len(missing), MIN_FORKED) == 0:
+            return  # profiled one by one, as the index asks
+        jobs = [(doc.body, _heading_lines(doc)) for doc in missing.values()]
+        for digest, found in zip(missing, map_forked(_profile_job, jobs, MIN_FORKED,
+                                                     chunksize=16), strict=True):
+            self._entries[digest] = found
+            self._added += 1
 
     def profile(self, doc: Document) -> body.BodyProfile:
         """The body's profile (shared: callers must not modify it)."""
@@ -65,5 +80,13 @@ class BodyProfiles:
                     stale.unlink(missing_ok=True)
 
 
+def _heading_lines(doc: Document) -> list[int]:
+    return [heading.line - doc.body_line for heading in doc.headings]
+
+
 def _profile(doc: Document) -> body.BodyProfile:
-    return body.profile(doc.body, [heading.line - doc.body_line for heading in doc.headings])
+    return body.profile(doc.body, _heading_lines(doc))
+
+
+def _profile_job(job: tuple[str, list[int]]) -> body.BodyProfile:
+    return body.profile(*job)
