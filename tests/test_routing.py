@@ -356,3 +356,51 @@ def test_symptoms_a_router_sends_to_another_pack_redirect_there_or_route_into_it
     assert routes[0].pack == "optimization"
     evidence = [e for route in routes for e in route.evidence if e.kind == "symptom"]
     assert any(e.source.startswith("vision/using-vision/SKILL.md:") for e in evidence)
+
+
+def test_a_bare_overview_question_routes_to_the_only_pack_but_asks_which_of_two(
+        tmp_path: Path) -> None:
+    vision = write_tree(tmp_path / "vision", FILES)
+    decision = Router(load_source(vision)).route("overview please: what topics are covered?")
+    assert decision.decision.value == "route"
+    assert decision.routes[0].skill == "using-vision" and decision.routes[0].sheet is None
+    tables = write_tree(tmp_path / "tables", {
+        "using-tables/SKILL.md": "---\nname: using-tables\ndescription: \"Use for tabular "
+        "data\"\n---\n# Tables\n\n- [trees.md](trees.md)\n",
+        "using-tables/trees.md": "# Trees\n\nGradient boosted trees.\n"})
+    both = Router(load_sources([vision, tables]))
+    assert both.route("overview please: what topics are covered?").decision.value == "clarify"
+
+
+def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from skillsrv.packs.cache import cache_dir
+    from skillsrv.routing import index
+
+    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
+    cache_dir.cache_clear()
+    try:
+        catalog = load_source(write_tree(tmp_path / "vision", FILES))
+        folder = cache_dir()
+        assert folder is not None
+        for n in range(index.KEEP_INDEXES + 3):
+            stale = folder / f"index-stale{n}.pickle"
+            stale.write_bytes(b"old")
+            os.utime(stale, (1_000_000 + n, 1_000_000 + n))
+        builds: list[int] = []
+        real = index.RoutingIndex._build
+        monkeypatch.setattr(index.RoutingIndex, "_build",
+                            lambda self, c: builds.append(1) or real(self, c))
+        Router(catalog)
+        Router(catalog)
+        assert len(builds) == 1  # the second router read the cached index
+        monkeypatch.setattr(index, "source_digest", lambda *modules: "other code")
+        Router(catalog)
+        assert len(builds) == 2
+        remaining = sorted(p.name for p in folder.glob("index-*.pickle"))
+        assert len(remaining) == index.KEEP_INDEXES
+        assert "index-stale0.pickle" not in remaining  # the oldest went first
+    finally:
+        cache_dir.cache_clear()

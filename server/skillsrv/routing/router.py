@@ -223,15 +223,15 @@ class Router:
         says whether such a rule (rather than the model) chose the first route."""
         scores = self.index.score(query_terms)
         ranked = rerank(self.index, scores, query_terms, _question_terms(text), self.weights)
-        if not ranked:
-            return ranked, False
         target_index: int | None = None
-        if rule is not None:
+        if rule is not None and ranked:
             target_index = self._rule_target(rule, ranked)
         elif OVERVIEW.search(text):
             target_index = self._overview_target(ranked)
-        if target_index is None or target_index == ranked[0].index:
+        if target_index is None or (ranked and target_index == ranked[0].index):
             return ranked, target_index is not None
+        if not ranked:  # nothing matched, but with one pack loaded its router is the answer
+            return [Ranked(target_index, 0.0, 0.0, 1.0)], True
         first = ranked[0]
         moved = next((r for r in ranked if r.index == target_index), None)
         # The evidence for the query as a whole stays what it was (and a rule adds to it).
@@ -260,8 +260,15 @@ class Router:
         return None
 
     def _overview_target(self, ranked: list[Ranked]) -> int | None:
-        """"Which guides do you have?" is answered by the router of the best pack, which
-        lists them."""
+        """"Which guides do you have?" is answered by a router, which lists them: the only
+        pack's, or the best-ranked pack's."""
+        if len(self.catalog.packs) == 1:
+            skills = self.catalog.packs[0].skills
+            router = next((skill for skill in skills if skill.is_router), None)
+            if router is not None:
+                return self.index.index_of((self.catalog.packs[0].name, router.name, None))
+        if not ranked:
+            return None
         top = self.index.candidates[ranked[0].index]
         for entry in ranked[:MAX_ROUTES]:
             candidate = self.index.candidates[entry.index]
