@@ -80,7 +80,5 @@ def profile(body: str, heading_lines: list[int]) -> BodyProfile:
         for term in {*sequence, *phrase_terms}:
             masks[term] = masks.get(term, 0) | bit
         lengths.append(len(sequence))
-    # Only pairs a body repeats are topical; the long tail of one-off pairs is noise (and
-    # would triple the index).
-    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
+    text.add_repeated_pairs(counts, pairs)
     return BodyProfile(counts, masks, tuple(lengths), intro(body))

@@ -114,7 +114,12 @@ def _route_label(decision: RouteDecision, position: int) -> str:
     if position >= len(decision.routes):
         return "-"
     route = decision.routes[position]
-    return "/".join(part for part in (route.pack, route.skill, route.sheet) if part)
+    return route_label(route.pack, route.skill, route.sheet)
+
+
+def route_label(pack: str, skill: str, sheet: str | None) -> str:
+    """PACK/SKILL/SHEET, or PACK/SKILL when the skill's own SKILL.md is the answer."""
+    return "/".join(part for part in (pack, skill, sheet) if part)
 
 
 def expect_matches(router: Router, expect: str, label: str) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from skillsrv.routing.evals import EvalFile, expect_matches
+from skillsrv.routing.evals import EvalFile, expect_matches, route_label
 from skillsrv.routing.rerank import FEATURES
 from skillsrv.routing.router import Router
 
@@ -44,7 +44,7 @@ def _label(router: Router, index: int) -> str:
     candidate = router.index.candidates[index]
     if candidate.redirect is not None:
         return f"redirect:{candidate.redirect}"
-    return "/".join(part for part in (candidate.pack, candidate.skill, candidate.sheet) if part)
+    return route_label(candidate.pack, candidate.skill, candidate.sheet)
 
 
 def fit(examples: list[Example], l2: float = L2, iterations: int = 50) -> dict[str, float]:

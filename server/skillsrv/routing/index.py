@@ -21,7 +21,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from skillsrv.packs import refs
+from skillsrv.packs import refs as refs_code
 from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle
 from skillsrv.packs.model import (
     Catalog,
@@ -35,7 +35,8 @@ from skillsrv.packs.model import (
     Skill,
 )
 from skillsrv.packs.refs import RefContext, find_refs
-from skillsrv.routing import body, text
+from skillsrv.routing import body as body_code
+from skillsrv.routing import text as text_code
 from skillsrv.routing.termcache import BodyProfiles
 from skillsrv.routing.text import term_counts, terms, with_bigrams
 
@@ -119,7 +120,8 @@ _ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re
 def _fingerprint(catalog: Catalog) -> str:
     """Everything the index depends on: pack metadata, every document's content digest, and
     the code that builds it."""
-    digest = hashlib.sha256(source_digest(sys.modules[__name__], body, text, refs).encode())
+    code = source_digest(sys.modules[__name__], body_code, text_code, refs_code)
+    digest = hashlib.sha256(code.encode())
     for pack in catalog.packs:
         digest.update(repr((pack.name, pack.description, pack.keywords)).encode())
         for skill in pack.skills:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from skillsrv.forking import map_forked, pool_size
+from skillsrv.forking import map_forked
 from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle
 from skillsrv.packs.model import Document
 from skillsrv.routing import body, text
@@ -47,7 +47,7 @@ class BodyProfiles:
         cold build of a large marketplace spends most of its time here)."""
         missing = {doc.sha256: doc for doc in docs
                    if doc.sha256 and doc.sha256 not in self._entries}
-        if pool_size(len(missing), MIN_FORKED) == 0:
+        if len(missing) < MIN_FORKED:
             return  # profiled one by one, as the index asks
         jobs = [(doc.body, _heading_lines(doc)) for doc in missing.values()]
         for digest, found in zip(missing, map_forked(_profile_job, jobs, MIN_FORKED,

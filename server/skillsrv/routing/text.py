@@ -174,10 +174,14 @@ def term_counts(text: str) -> Counter[str]:
     sequence, phrase_terms = term_sequence(text)
     counts: Counter[str] = Counter(sequence)
     counts.update(phrase_terms)
-    # Only pairs a text repeats are topical; the long tail of one-off pairs is noise.
-    pairs = Counter(itertools.pairwise(sequence))
-    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
+    add_repeated_pairs(counts, Counter(itertools.pairwise(sequence)))
     return counts
+
+
+def add_repeated_pairs(counts: Counter[str], pairs: Counter[tuple[str, str]]) -> None:
+    """Count the neighbouring pairs a text repeats: only those are topical; the long tail of
+    one-off pairs is noise (and would triple the index)."""
+    counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
 
 
 def term_set(text: str) -> frozenset[str]:
