@@ -18,7 +18,6 @@ from skillsrv.packs import load_source
 from skillsrv.routing import Router
 from skillsrv.routing import fit as fitting
 from skillsrv.routing.evals import calibrate, load_evals, run_evals
-from skillsrv.routing.rerank import FEATURES
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "skills"
@@ -39,14 +38,8 @@ def main() -> None:
         print(f"{corpus} not found: fitting on the bundled pack's evals only")
     examples = [example for router, files in runs for evals in files
                 for example in fitting.collect(router, evals)]
-    print(f"{len(examples)} cases; the right answer is in the head for "
-          f"{sum(e.target is not None for e in examples)}")
-    held_out = fitting.cross_validate(examples)
-    for path, accuracy in held_out.items():
-        print(f"  left out {Path(path).name}: reranked top-1 {accuracy:.1%}")
-    print(f"  mean {sum(held_out.values()) / len(held_out):.1%}")
-    weights = fitting.fit(examples)
-    print("WEIGHTS = {" + ", ".join(f'"{n}": {weights[n]:.4g}' for n in FEATURES) + "}")
+    weights, lines = fitting.report(examples)
+    print("\n".join(lines))
     for router, _ in runs:
         router.weights = weights
     thresholds, accuracy = calibrate(runs)

@@ -17,7 +17,6 @@ from skillsrv.routing.evals import (
     load_evals,
     run_evals,
 )
-from skillsrv.routing.rerank import FEATURES
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,17 +56,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fit(router: Router, files: list[EvalFile]) -> None:
-    examples = [example for evals in files for example in fit.collect(router, evals)]
-    found = sum(example.target is not None for example in examples)
-    print(f"reranker: {len(examples)} cases, right answer in the head for {found}")
-    held_out = fit.cross_validate(examples)
-    for path, accuracy in held_out.items():
-        print(f"  left out {path}: top-1 {accuracy:.1%} (fitted on the other files)")
-    if held_out:
-        print(f"  mean {sum(held_out.values()) / len(held_out):.1%}")
-    router.weights = fit.fit(examples)
-    print("  weights (fitted on all files): WEIGHTS = {" + ", ".join(
-        f'"{name}": {router.weights[name]:.4g}' for name in FEATURES) + "}")
+    router.weights, lines = fit.report([example for evals in files
+                                        for example in fit.collect(router, evals)])
+    print("\n".join(lines))
 
 
 def _pct(value: float | None) -> str:

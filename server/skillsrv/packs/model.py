@@ -193,6 +193,11 @@ class Pack(BaseModel):
     def find_skill(self, name: str) -> Skill | None:
         return next((skill for skill in self.skills if skill.name == name), None)
 
+    @property
+    def router(self) -> Skill | None:
+        """The skill that routes to the others' sheets, if the pack has one."""
+        return next((skill for skill in self.skills if skill.is_router), None)
+
 
 class Catalog(BaseModel):
     """Everything loaded from the configured sources, and every problem found on the way."""

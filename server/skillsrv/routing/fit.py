@@ -163,3 +163,19 @@ def cross_validate(examples: list[Example], l2: float = L2) -> dict[str, float]:
         weights = fit([e for e in examples if e.file != held_out], l2)
         result[held_out] = accuracy([e for e in examples if e.file == held_out], weights)
     return result
+
+
+def report(examples: list[Example], l2: float = L2) -> tuple[dict[str, float], list[str]]:
+    """Weights fitted on all the examples, and lines saying how well weights fitted without
+    each file did on it, ending with the weights as a Python literal for `rerank.WEIGHTS`."""
+    found = sum(example.target is not None for example in examples)
+    lines = [f"reranker: {len(examples)} cases, right answer in the head for {found}"]
+    held_out = cross_validate(examples, l2)
+    lines += [f"  left out {path}: top-1 {value:.1%} (fitted on the other files)"
+              for path, value in held_out.items()]
+    if held_out:
+        lines.append(f"  mean {sum(held_out.values()) / len(held_out):.1%}")
+    weights = fit(examples, l2)
+    lines.append("  weights (fitted on all files): WEIGHTS = {" + ", ".join(
+        f'"{name}": {weights[name]:.4g}' for name in FEATURES) + "}")
+    return weights, lines

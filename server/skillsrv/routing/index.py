@@ -384,7 +384,7 @@ class RoutingIndex:
         if target is not None:
             if target.name == pack.name or not target.skills:
                 return
-            router = next((s for s in target.skills if s.is_router), target.skills[0])
+            router = target.router or target.skills[0]
             candidate = self.candidate((target.name, router.name, None))
         elif resolve_sheet(self.catalog, name) is not None:
             return  # a loaded sheet named loosely, not a pack (see _add_rule)

@@ -262,11 +262,9 @@ class Router:
     def _overview_target(self, ranked: list[Ranked]) -> int | None:
         """"Which guides do you have?" is answered by a router, which lists them: the only
         pack's, or the best-ranked pack's."""
-        if len(self.catalog.packs) == 1:
-            skills = self.catalog.packs[0].skills
-            router = next((skill for skill in skills if skill.is_router), None)
-            if router is not None:
-                return self.index.index_of((self.catalog.packs[0].name, router.name, None))
+        only = self.catalog.packs[0] if len(self.catalog.packs) == 1 else None
+        if only is not None and only.router is not None:
+            return self.index.index_of((only.name, only.router.name, None))
         if not ranked:
             return None
         top = self.index.candidates[ranked[0].index]
