@@ -85,4 +85,4 @@ def test_many_documents_are_profiled_in_worker_processes_with_the_same_result() 
     profiles = BodyProfiles()
     profiles.prepare(docs)
     for doc in docs:
-        assert profiles.profile(doc) == profile(doc.body, [0, 4])
+        assert profiles.profile(doc) == profile(doc.body, [0, 4], (doc.headings[0].text, "Part"))

@@ -225,6 +225,7 @@ def test_an_unrelated_query_is_not_routed(router: Router) -> None:
 
 def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_ignored(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillsrv.forking import wait_detached
     from skillsrv.packs.cache import cache_dir
     from skillsrv.routing import body
 
@@ -232,8 +233,8 @@ def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_
     cache_dir.cache_clear()
     tokenized: list[str] = []
     real = body.profile
-    monkeypatch.setattr(body, "profile", lambda text, headings: tokenized.append(text) or
-                        real(text, headings))
+    monkeypatch.setattr(body, "profile", lambda text, *headings: tokenized.append(text) or
+                        real(text, *headings))
     source = write_tree(tmp_path / "vision", FILES)
     try:
         Router(load_source(source))
@@ -247,6 +248,7 @@ def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_
             "sequences.md"
         folder = cache_dir()
         assert folder is not None
+        wait_detached()  # the caches are written by forked children
         for entry in [*folder.glob("terms-*.pickle"), *folder.glob("index-*.pickle")]:
             entry.write_bytes(b"not a pickle")
         tokenized.clear()
@@ -376,6 +378,7 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
+    from skillsrv.forking import wait_detached
     from skillsrv.packs.cache import cache_dir
     from skillsrv.routing import index
 
@@ -399,6 +402,7 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
         monkeypatch.setattr(index, "source_digest", lambda *modules: "other code")
         Router(catalog)
         assert len(builds) == 2
+        wait_detached()  # a forked child writes the index and prunes old ones
         remaining = sorted(p.name for p in folder.glob("index-*.pickle"))
         assert len(remaining) == index.KEEP_INDEXES
         assert "index-stale0.pickle" not in remaining  # the oldest went first

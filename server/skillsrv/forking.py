@@ -1,13 +1,15 @@
-"""Forked worker processes for CPU-bound pure-Python batches (parsing, tokenizing).
+"""Forked processes for CPU-bound pure-Python work: worker pools for large batches (parsing,
+tokenizing), and detached children that write caches while the parent goes on answering.
 
-They pay off only for large batches, on more than one core, and they are only safe from a
-single-threaded process: a server reloading in a background thread works sequentially (and
-mostly from its caches).
+They are only safe from a single-threaded process: a server reloading in a background thread
+works sequentially (and mostly from its caches).
 """
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import threading
@@ -18,13 +20,57 @@ Job = TypeVar("Job")
 Result = TypeVar("Result")
 
 
+_detached: list[int] = []  # children still writing
+
+
+def _can_fork() -> bool:
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
 def pool_size(jobs: int, minimum: int) -> int:
     """How many worker processes to fork for `jobs` jobs (0: run them here)."""
     workers = min(os.cpu_count() or 1, int(os.environ.get("SKILLSRV_LOAD_WORKERS", "4")))
-    if jobs < minimum or workers < 2 or threading.active_count() > 1 or \
-            "fork" not in multiprocessing.get_all_start_methods():
+    if jobs < minimum or workers < 2 or not _can_fork():
         return 0
     return workers
+
+
+def run_detached(function: Callable[[], None]) -> None:
+    """Run `function` in a forked child and return at once, or here when forking is not safe.
+    For work whose result nobody waits for, such as writing a cache file (pickling a large
+    index takes longer than building much of it)."""
+    _reap(block=False)
+    pid = -1
+    if (os.cpu_count() or 1) > 1 and _can_fork():
+        with contextlib.suppress(OSError):
+            pid = os.fork()
+    if pid == 0:  # the child: do the work, then leave without running the parent's exit code
+        try:
+            function()
+        finally:
+            os._exit(0)
+    if pid < 0:
+        function()
+        return
+    _detached.append(pid)
+
+
+def wait_detached() -> None:
+    """Wait for the children still writing, so what they write can be read."""
+    _reap(block=True)
+
+
+def _reap(*, block: bool) -> None:
+    for pid in list(_detached):
+        try:
+            done, _status = os.waitpid(pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done == pid:
+            _detached.remove(pid)
+
+
+atexit.register(wait_detached)
 
 
 def forked_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:

@@ -13,13 +13,14 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 
 from pydantic import ValidationError
 
+from skillsrv.forking import run_detached, wait_detached
 from skillsrv.packs.model import Document
 
 PARSER_VERSION = "5"
@@ -103,8 +104,20 @@ def write_pickle(path: Path, value: object) -> None:
     write_atomic(path, data)
 
 
+def write_pickle_detached(path: Path, value: object,
+                          then: Callable[[], None] | None = None) -> None:
+    """`write_pickle` in a forked child when that is safe (the value is the child's copy, so
+    the caller may change it at once), then `then` there too."""
+    def write() -> None:
+        write_pickle(path, value)
+        if then is not None:
+            then()
+    run_detached(write)
+
+
 def read_pickle(path: Path) -> object | None:
     """A cache file written by this package; None when missing, unreadable or corrupt."""
+    wait_detached()  # a file this process is still writing is worth the wait
     try:
         with open(path, "rb") as handle:
             return pickle.load(handle)

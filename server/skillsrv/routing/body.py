@@ -28,6 +28,9 @@ class BodyProfile:
     sections: dict[str, int]  # single-word term -> bitmask of the sections it occurs in
     section_lengths: tuple[int, ...]  # terms per section
     intro: str  # the opening prose paragraphs
+    # The terms of each heading, with neighbouring pairs: the index weighs headings apart,
+    # and tokenizing thousands of them is a third of an index build otherwise.
+    heading_terms: tuple[tuple[str, ...], ...] = ()
 
 
 def split_sections(body: str, heading_lines: list[int]) -> list[str]:
@@ -66,7 +69,7 @@ def _flush(current: list[str], paragraphs: list[str]) -> list[str]:
     return []
 
 
-def profile(body: str, heading_lines: list[int]) -> BodyProfile:
+def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ()) -> BodyProfile:
     counts: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     masks: dict[str, int] = {}
@@ -81,4 +84,5 @@ def profile(body: str, heading_lines: list[int]) -> BodyProfile:
             masks[term] = masks.get(term, 0) | bit
         lengths.append(len(sequence))
     text.add_repeated_pairs(counts, pairs)
-    return BodyProfile(counts, masks, tuple(lengths), intro(body))
+    heading_terms = tuple(tuple(text.with_bigrams(text.terms(heading))) for heading in headings)
+    return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms)

@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from skillsrv.packs import refs as refs_code
-from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle
+from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle_detached
 from skillsrv.packs.model import (
     Catalog,
     ClarifyingQuestion,
@@ -141,13 +141,16 @@ def _store_cached(fingerprint: str, state: dict[str, object]) -> None:
     folder = cache_dir()
     if folder is None:
         return
-    write_pickle(folder / f"index-{fingerprint}.pickle", state)
-    # Every edit of a pack (or of this code) makes a new index; keep only the recent ones.
-    with contextlib.suppress(OSError):
-        indexes = sorted(folder.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime,
-                         reverse=True)
-        for stale in indexes[KEEP_INDEXES:]:
-            stale.unlink(missing_ok=True)
+
+    def prune() -> None:
+        # Every edit of a pack (or of this code) makes a new index; keep only the recent ones.
+        with contextlib.suppress(OSError):
+            indexes = sorted(folder.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime,
+                             reverse=True)
+            for stale in indexes[KEEP_INDEXES:]:
+                stale.unlink(missing_ok=True)
+
+    write_pickle_detached(folder / f"index-{fingerprint}.pickle", state, then=prune)
 
 
 def _where(pack: Pack, path: str, line: int | None) -> str:
@@ -234,8 +237,9 @@ class RoutingIndex:
         return candidate
 
     def _add(self, candidate: Candidate, field_name: str, text: str, *, kind: str | None = None,
-             source: str = "") -> None:
-        found = with_bigrams(terms(text))
+             source: str = "", found: list[str] | tuple[str, ...] | None = None) -> None:
+        if found is None:
+            found = with_bigrams(terms(text))
         if not found:
             return
         candidate.fields[field_name].update(found)
@@ -284,9 +288,10 @@ class RoutingIndex:
         line = 1 if doc.frontmatter_raw else None
         self._add(candidate, "description", description, kind="description",
                   source=_where(pack, doc.path, line))
-        for heading in doc.headings:
+        profile = bodies.profile(doc)
+        for heading, found in zip(doc.headings, profile.heading_terms, strict=True):
             self._add(candidate, "headings", heading.text, kind="heading",
-                      source=_where(pack, doc.path, heading.line))
+                      source=_where(pack, doc.path, heading.line), found=found)
         self._add(candidate, "pack", pack_text, kind="keyword" if pack.keywords else None,
                   source=where)
         for item in doc.extracted.use_when:
@@ -300,7 +305,6 @@ class RoutingIndex:
                     candidate.when_not.append((
                         subject, item.text, item.alternative,
                         _where(pack, item.source.path, item.source.line)))
-        profile = bodies.profile(doc)
         candidate.fields["body"].update(profile.counts)
         candidate.sections = profile.sections
         candidate.section_lengths = profile.section_lengths

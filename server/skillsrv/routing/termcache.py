@@ -15,7 +15,7 @@ import contextlib
 from pathlib import Path
 
 from skillsrv.forking import map_forked
-from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle
+from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle_detached
 from skillsrv.packs.model import Document
 from skillsrv.routing import body, text
 
@@ -49,7 +49,7 @@ class BodyProfiles:
                    if doc.sha256 and doc.sha256 not in self._entries}
         if len(missing) < MIN_FORKED:
             return  # profiled one by one, as the index asks
-        jobs = [(doc.body, _heading_lines(doc)) for doc in missing.values()]
+        jobs = [_job(doc) for doc in missing.values()]
         for digest, found in zip(missing, map_forked(_profile_job, jobs, MIN_FORKED,
                                                      chunksize=16), strict=True):
             self._entries[digest] = found
@@ -72,21 +72,29 @@ class BodyProfiles:
         entries = self._entries
         if len(entries) > MAX_ENTRIES:
             entries = dict(list(entries.items())[-MAX_ENTRIES:])
-        write_pickle(self._path, entries)
-        # Profiles made by other versions of the code are never read again.
-        with contextlib.suppress(OSError):
-            for stale in self._path.parent.glob("terms-*.pickle"):
-                if stale != self._path:
-                    stale.unlink(missing_ok=True)
+        path = self._path
+
+        def prune() -> None:
+            # Profiles made by other versions of the code are never read again.
+            with contextlib.suppress(OSError):
+                for stale in path.parent.glob("terms-*.pickle"):
+                    if stale != path:
+                        stale.unlink(missing_ok=True)
+
+        write_pickle_detached(path, entries, then=prune)
 
 
-def _heading_lines(doc: Document) -> list[int]:
-    return [heading.line - doc.body_line for heading in doc.headings]
+Job = tuple[str, list[int], tuple[str, ...]]
+
+
+def _job(doc: Document) -> Job:
+    return (doc.body, [heading.line - doc.body_line for heading in doc.headings],
+            tuple(heading.text for heading in doc.headings))
 
 
 def _profile(doc: Document) -> body.BodyProfile:
-    return body.profile(doc.body, _heading_lines(doc))
+    return body.profile(*_job(doc))
 
 
-def _profile_job(job: tuple[str, list[int]]) -> body.BodyProfile:
+def _profile_job(job: Job) -> body.BodyProfile:
     return body.profile(*job)

@@ -1,0 +1,41 @@
+"""Detached children write caches while the parent goes on; the parent can wait for them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from skillsrv.forking import _can_fork, run_detached, wait_detached
+from skillsrv.packs.cache import read_pickle, write_pickle_detached
+
+
+def test_a_detached_write_is_read_back_whole_by_the_process_that_started_it(
+        tmp_path: Path) -> None:
+    target = tmp_path / "state.pickle"
+    value = {"postings": {f"term{n}": {n: float(n)} for n in range(50_000)}}
+    write_pickle_detached(target, value, then=lambda: (tmp_path / "pruned").touch())
+    value["postings"].clear()  # the child wrote its own copy
+    assert read_pickle(target) == {"postings": {f"term{n}": {n: float(n)}
+                                                for n in range(50_000)}}
+    assert (tmp_path / "pruned").exists()
+
+
+def test_detached_work_runs_in_another_process_and_its_exit_does_not_end_this_one(
+        tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    run_detached(lambda: marker.write_text(str(os.getpid())))
+    wait_detached()
+    assert marker.exists()
+    if (os.cpu_count() or 1) > 1 and _can_fork():
+        assert int(marker.read_text()) != os.getpid()
+
+
+def test_a_failing_detached_job_loses_only_its_own_work(tmp_path: Path) -> None:
+    def fail() -> None:
+        raise RuntimeError("disk on fire")
+
+    if (os.cpu_count() or 1) > 1 and _can_fork():
+        run_detached(fail)  # in a child: its error ends the child, not the caller
+        wait_detached()
+    write_pickle_detached(tmp_path / "ok.pickle", [1, 2, 3])
+    assert read_pickle(tmp_path / "ok.pickle") == [1, 2, 3]
