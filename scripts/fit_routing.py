@@ -1,12 +1,13 @@
 """Fit the reranker's weights and the abstention thresholds on every eval file the repository
 holds, each routed over the packs it was written for, and print what to paste into
-`server/skillsrv/routing/rerank.py` (WEIGHTS) and `router.py` (Thresholds).
+`server/skillsrv/routing/rerank.py` (WEIGHTS) and `router.py` (DEFAULT_THRESHOLDS).
 
 Run: .venv/bin/python scripts/fit_routing.py [CORPUS]   (default ../shared/corpora/skillpacks)
 
-Leave-one-file-out accuracy comes first: each file was written by a different author, so it is
-the best estimate of accuracy on questions nobody has seen. The in-sample figures after it are
-optimistic by construction.
+Each regime is fitted on its own files: one pack loaded (the bundled pack's evals) and many
+(the corpus's evals). Leave-one-file-out accuracy comes first: each file was written by a
+different author, so it is the best estimate of accuracy on questions nobody has seen. The
+in-sample figures after it are optimistic by construction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from skillsrv.packs import load_source
 from skillsrv.routing import Router
 from skillsrv.routing import fit as fitting
 from skillsrv.routing.evals import calibrate, load_evals, run_evals
+from skillsrv.routing.rerank import MANY_PACKS, ONE_PACK
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "skills"
@@ -31,20 +33,22 @@ CORPUS_EVALS = [ROOT / "tests" / "evals" / f"{name}.yaml" for name in
 def main() -> None:
     corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "corpora" / \
         "skillpacks"
-    runs = [(Router(load_source(BUNDLED)), [load_evals(p) for p in BUNDLED_EVALS])]
-    if corpus.is_dir():
-        runs.append((Router(load_source(corpus)), [load_evals(p) for p in CORPUS_EVALS]))
-    else:
-        print(f"{corpus} not found: fitting on the bundled pack's evals only")
-    examples = [example for router, files in runs for evals in files
-                for example in fitting.collect(router, evals)]
-    weights, lines = fitting.report(examples)
-    print("\n".join(lines))
-    for router, _ in runs:
+    regimes = {ONE_PACK: (BUNDLED, BUNDLED_EVALS), MANY_PACKS: (corpus, CORPUS_EVALS)}
+    for name, (source, paths) in regimes.items():
+        if not source.is_dir():
+            print(f"{source} not found: {name} is not fitted")
+            continue
+        router = Router(load_source(source))
+        assert router.regime == name, f"{source} is not a {name} catalog"
+        files = [load_evals(path) for path in paths]
+        print(f"== {name}: {source}")
+        weights, lines = fitting.report([example for evals in files
+                                         for example in fitting.collect(router, evals)])
+        constant = name.upper().replace(" ", "_")
+        print("\n".join(lines).replace("WEIGHTS = ", f"WEIGHTS[{constant}] = "))
         router.weights = weights
-    thresholds, accuracy = calibrate(runs)
-    print(f"thresholds: {thresholds} (mean top-1 {accuracy:.1%}, in sample)")
-    for router, files in runs:
+        thresholds, accuracy = calibrate([(router, files)])
+        print(f"thresholds: {thresholds} (mean top-1 {accuracy:.1%}, in sample)")
         router.thresholds = thresholds
         for evals in files:
             report = run_evals(router, evals)

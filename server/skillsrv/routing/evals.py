@@ -195,7 +195,7 @@ def calibrate(runs: list[tuple[Router, list[EvalFile]]]) -> tuple[Thresholds, fl
     case a few hundred times."""
     routers = [router for router, _ in runs]
     original = routers[0].thresholds
-    grid = {"min_score": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0],
+    grid = {"min_score": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0],
             # Never 0: two routes the model cannot tell apart are a question, not a coin toss.
             "min_margin": [0.005, 0.01, 0.02, 0.05, 0.1, 0.15],
             "rule_coverage": [0.5, 0.6, 0.7, 0.8, 0.9]}

@@ -459,7 +459,7 @@ class RoutingIndex:
         averages = {name: max(1.0, sum(sum(c.fields[name].values()) for c in self.candidates)
                               / count) for name in FIELD_WEIGHTS}
         postings: dict[str, dict[str, dict[int, float]]] = {
-            group: defaultdict(dict) for group in ("body", "meta", "pack")}
+            group: defaultdict(dict) for group in {"meta", *FIELD_GROUP.values()}}
         for index, candidate in enumerate(self.candidates):
             # The hot loops stay free of attribute and global lookups.
             combined: dict[str, dict[str, float]] = {}
@@ -529,11 +529,11 @@ class RoutingIndex:
         return total
 
     def score_of(self, query_terms: frozenset[str], candidates: list[int],
-                 groups: tuple[str, ...] = ("body", "meta", "pack")) -> list[float]:
+                 groups: tuple[str, ...] | None = None) -> list[float]:
         """The BM25F scores of a few candidates, from some field groups only: a few lookups
         per term instead of a walk over every candidate that has it."""
         found: list[dict[int, float]] = []
-        for group in groups:
+        for group in groups or tuple(self.postings):
             postings = self.postings.get(group, {})
             found.extend(postings[term] for term in query_terms if term in postings)
         return [sum(entry.get(index, 0.0) for entry in found) for index in candidates]

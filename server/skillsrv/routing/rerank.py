@@ -33,12 +33,30 @@ FEATURES = ("lexical", "rank", "router", "redirect", "body", "pack", "section", 
 HEAD = 20  # candidates reranked: the lexical ranking's recall at 20 is ~98% on the evals
 SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: full)
 
-# Fitted by `scripts/fit_routing.py` (listwise softmax, L2 0.03) on the bundled pack's and the
-# corpus's eval files, each routed over its own packs; it prints the cross-validated accuracy.
-WEIGHTS: dict[str, float] = {
-    "lexical": 2.355, "rank": -0.4986, "router": -1.983, "redirect": -0.3206, "body": 3.099,
-    "pack": 3.809, "section": 2.937, "question": 1.465, "summary": 1.518,
+# Two regimes, fitted apart because they differ: with one pack loaded (the default: this
+# server's own pack) the pack's share of a score says nothing and a router competes only with
+# its own sheets; with many, which pack a question belongs to is most of the decision.
+ONE_PACK = "one pack"
+MANY_PACKS = "many packs"
+
+# Fitted by `scripts/fit_routing.py` (listwise softmax, L2 0.03): one pack on the bundled
+# pack's eval files, many packs on the corpus's; it prints the cross-validated accuracy.
+WEIGHTS: dict[str, dict[str, float]] = {
+    ONE_PACK: {
+        "lexical": 3.168, "rank": -1.02, "router": -0.282, "redirect": -0.4731, "body": 1.447,
+        "pack": 0.3392, "section": 1.803, "question": 1.113, "summary": 0.9798,
+    },
+    MANY_PACKS: {
+        "lexical": 1.905, "rank": -0.4039, "router": -2.409, "redirect": -0.7109, "body": 3.915,
+        "pack": 4.891, "section": 3.254, "question": 1.632, "summary": 1.714,
+    },
 }
+
+
+def regime(packs: int) -> str:
+    """Which weights and thresholds a catalog of `packs` loaded packs uses."""
+    return ONE_PACK if packs <= 1 else MANY_PACKS
+
 
 _QUESTION = re.compile(r"[^.?!]*\?")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -136,7 +154,7 @@ def rerank(index: RoutingIndex, scores: dict[int, float], query: frozenset[str],
     """The head of the lexical ranking, best first by the fitted model."""
     head = head_of(scores)
     rows = features(index, scores, head, query, question)
-    vector = [(weights or WEIGHTS)[name] for name in FEATURES]
+    vector = [(weights or WEIGHTS[MANY_PACKS])[name] for name in FEATURES]
     logits = [sum(w * x for w, x in zip(vector, row, strict=True)) for row in rows]
     if not logits:
         return []

@@ -34,7 +34,17 @@ from skillsrv.routing.models import (
     Slots,
     Warning,
 )
-from skillsrv.routing.rerank import WEIGHTS, Ranked, features, head_of, question_part, rerank
+from skillsrv.routing.rerank import (
+    MANY_PACKS,
+    ONE_PACK,
+    WEIGHTS,
+    Ranked,
+    features,
+    head_of,
+    question_part,
+    regime,
+    rerank,
+)
 from skillsrv.routing.slots import extract_slots
 from skillsrv.routing.text import term_set, terms, with_bigrams
 
@@ -47,8 +57,8 @@ class QueryError(SkillsrvError):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When to abstain. Fitted by `scripts/fit_routing.py` on the bundled and corpus evals
-    (pack authors can fit their own with `skillsrv eval --calibrate`)."""
+    """When to abstain. Fitted by `scripts/fit_routing.py` per regime, like the reranker's
+    weights (pack authors can fit their own with `skillsrv eval --calibrate`)."""
 
     min_score: float = 6.0  # below this best lexical score, ask instead of guessing
     # The best route's probability minus the runner-up's below this: too close to call.
@@ -56,7 +66,7 @@ class Thresholds:
     rule_coverage: float = 0.9  # share of a wrong-route symptom's weight the query must cover
 
 
-DEFAULT_THRESHOLDS = Thresholds()
+DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(), MANY_PACKS: Thresholds(min_score=3.5)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
@@ -132,12 +142,14 @@ class Router:
     """Routes queries over every pack of a catalog. Thread-safe: the index is read-only."""
 
     def __init__(self, catalog: Catalog, *, max_query_chars: int = 10_000,
-                 thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+                 thresholds: Thresholds | None = None) -> None:
         self.catalog = catalog
         self.index = RoutingIndex(catalog)
         self.max_query_chars = max_query_chars
-        self.thresholds = thresholds
-        self.weights = dict(WEIGHTS)  # the reranker's; `skillsrv eval --fit` refits them
+        self.regime = regime(sum(1 for pack in catalog.packs if pack.skills))
+        self.thresholds = thresholds or DEFAULT_THRESHOLDS[self.regime]
+        # The reranker's; `skillsrv eval --fit` refits them.
+        self.weights = dict(WEIGHTS[self.regime])
 
     # -- public ----------------------------------------------------------------------------
 
@@ -287,14 +299,18 @@ class Router:
         return ranked[0].probability - ranked[1].probability >= self.thresholds.min_margin
 
     def _red_flag_open(self, pack: str, query_terms: frozenset[str], slots: Slots) -> bool:
-        """A red flag ("best architecture for X") matches and what it asks is still unknown."""
+        """A red flag ("best architecture for X") matches and what it asks is still unknown:
+        a slot the query does not fill, or, for a question no slot covers ("does it have skip
+        connections?"), a subject the query does not mention ("... with no shortcuts")."""
         known = set(slots.known())
         for flag, _source, pattern_terms in self.index.questions.get(pack, PackQuestions()
                                                                      ).red_flags:
             if _flag_matches(pattern_terms, query_terms):
                 asked = {slot for slot, pattern in SLOT_PATTERNS
                          if re.search(pattern, flag.ask.lower())}
-                if not asked or asked - known:
+                if asked - known:
+                    return True
+                if not asked and not (set(terms(flag.ask)) - pattern_terms) & query_terms:
                     return True
         return False
 

@@ -54,7 +54,7 @@ SYNONYMS: dict[str, str] = {
     "deploying": "deploy", "serving": "serve", "inference": "inference",
     "realtime": "realtime", "latency": "latency", "embedded": "edge", "jetson": "edge",
     "mobile": "edge", "phone": "edge", "smartphone": "edge", "microcontroller": "edge",
-    "raspberry": "edge", "on-device": "edge",
+    "raspberry": "edge", "on-device": "edge", "shortcut": "skip", "shortcuts": "skip",
 }
 
 # Multi-word phrases that mean one thing; replaced before splitting into words.
