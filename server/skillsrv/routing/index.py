@@ -305,7 +305,9 @@ class RoutingIndex:
                     candidate.when_not.append((
                         subject, item.text, item.alternative,
                         _where(pack, item.source.path, item.source.line)))
-        candidate.fields["body"].update(profile.counts)
+        # Shared with the profile cache, not copied (0.2 s over the corpus): nothing adds to a
+        # loaded document's body field, and the counts are only read.
+        candidate.fields["body"] = profile.counts
         candidate.sections = profile.sections
         candidate.section_lengths = profile.section_lengths
         self._summaries[self._by_key[candidate.key]] = term_counts(
