@@ -408,3 +408,47 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
         assert "index-stale0.pickle" not in remaining  # the oldest went first
     finally:
         cache_dir.cache_clear()
+
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Router:
+    return Router(load_source(Path(__file__).resolve().parents[1] / "skills"))
+
+
+@pytest.mark.parametrize("query", [
+    "I have a dataset and want to train a model on it. Which architecture should I pick?",
+    "my boss wants us to use AI, what network should we build?",
+    "where do I even start when choosing a model for our company's records?",
+])
+def test_a_choice_of_model_that_says_nothing_about_the_data_meets_the_missing_modality_flag(
+        bundled: Router, query: str) -> None:
+    decision = bundled.route(query)
+    assert decision.decision.value == "clarify"
+    flag = next(q for q in decision.questions if q.question.startswith("What does one example"))
+    assert flag.source.startswith("neural-architectures/using-neural-architectures/SKILL.md:")
+
+
+@pytest.mark.parametrize("query", [
+    # The data is said.
+    "which architecture should I use for 5k labelled photos of welds with four defect classes?",
+    # Not a request to choose.
+    "What in the architecture makes a residual network easier to train than a plain one?",
+])
+def test_a_missing_modality_flag_leaves_questions_that_say_what_the_data_is_or_ask_no_choice(
+        bundled: Router, query: str) -> None:
+    decision = bundled.route(query)
+    assert decision.decision.value == "route"
+    assert not any(q.question.startswith("What does one example") for q in decision.questions)
+
+
+def test_a_red_flag_no_slot_covers_is_answered_when_the_query_speaks_to_its_question(
+        bundled: Router) -> None:
+    asked = "Does it have skip connections and normalization layers?"
+    unanswered = bundled.route("my 60-layer network will not train at all, very deep stack")
+    answered = bundled.route("my 60-layer plain convnet with no shortcuts will not train at all,"
+                             " very deep stack")
+    assert unanswered.decision.value == "clarify"
+    assert asked in [q.question for q in unanswered.questions]
+    assert answered.decision.value == "route"
+    assert answered.routes[0].sheet == "normalization-techniques.md"

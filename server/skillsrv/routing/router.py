@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from skillsrv.errors import SkillsrvError
-from skillsrv.packs.model import Catalog
+from skillsrv.packs.model import Catalog, RedFlag
 from skillsrv.routing.index import Candidate, PackQuestions, RedirectRule, RoutingIndex
 from skillsrv.routing.models import (
     ClarifyResult,
@@ -74,6 +74,13 @@ OVERVIEW = re.compile(
     r"\bwhich( [\w-]+)? (guides?|sheets?|docs?|topics)\b|"
     r"\b(list|show) (me )?(of |all )?(the |your )?(guides|topics|sheets|docs|areas)\b|"
     r"\bwhat (does|do) (this|the|your) [\w\s-]{0,40}\bcover\b", re.IGNORECASE)
+# A request to choose ("which model should I use?", "what network would you recommend?").
+CHOICE = re.compile(
+    r"\b(which|what)( [\w-]+){0,2} (models?|architectures?|networks?|nets?) "
+    r"(should|would|do|to|for|is|are|works?|fits?)\b|"
+    r"\bbest (\w+ )?(models?|architectures?|networks?|nets?)\b|\brecommend\b|"
+    r"\bwhere (do|should) (i|we) (even )?start\b", re.IGNORECASE)
+_MISSING = re.compile(r"\s*(no|missing|without)\b", re.IGNORECASE)  # "No modality given"
 MAX_ROUTES = 5
 MAX_QUESTIONS = 5
 
@@ -81,7 +88,7 @@ MAX_QUESTIONS = 5
 SLOT_PRIORITY = ("modality", "task", "dataset_size", "compute", "latency", "deployment",
                  "sequence_length", "input_size", "interpretability")
 SLOT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("modality", r"type of data|what data|(which|what) modalit|kind of data|data type|"
+    ("modality", r"type of data|what data|modalit|kind of data|data type|"
                  r"what are you working"),
     ("dataset_size", r"dataset|data size|how (much|many)|samples|examples|data volume|"
                      r"labell?ed|how large"),
@@ -172,7 +179,7 @@ class Router:
                                   source=rule.source),
                 known=slots.known(), warnings=warnings)
         if not ranked:
-            return self._clarify_decision(slots, None, [], warnings, query_terms)
+            return self._clarify_decision(slots, None, [], warnings, query_terms, [])
         best = self.index.candidates[ranked[0].index]
         if best.redirect is not None and (rule is not None or self._confident(ranked)):
             reason = next((e.text for e in best.evidence if e.terms & query_terms and
@@ -184,11 +191,13 @@ class Router:
                 redirect=Redirect(pack=best.redirect, reason=reason, source=source),
                 known=slots.known(), warnings=warnings)
         routes = self._routes(ranked, query_terms, words)
-        if rule is None and (not self._confident(ranked, decided) or
-                             self._red_flag_open(best.pack, query_terms, slots)):
+        # An overview question needs no red flags; a rule's route still asks what they ask.
+        flags = [] if decided and rule is None else \
+            self._open_red_flags(best.pack, text, query_terms, slots)
+        if rule is None and (not self._confident(ranked, decided) or flags):
             return self._clarify_decision(slots, best if best.redirect is None else None,
-                                          routes, warnings, query_terms)
-        questions = self._questions(slots, best, query_terms)
+                                          routes, warnings, query_terms, flags)
+        questions = self._questions(slots, best, query_terms, flags)
         return RouteDecision(decision=Decision.ROUTE, routes=routes, questions=questions,
                              known=slots.known(), warnings=warnings)
 
@@ -298,21 +307,31 @@ class Router:
             return True
         return ranked[0].probability - ranked[1].probability >= self.thresholds.min_margin
 
-    def _red_flag_open(self, pack: str, query_terms: frozenset[str], slots: Slots) -> bool:
-        """A red flag ("best architecture for X") matches and what it asks is still unknown:
-        a slot the query does not fill, or, for a question no slot covers ("does it have skip
-        connections?"), a subject the query does not mention ("... with no shortcuts")."""
+    def _open_red_flags(self, pack: str, text: str, query_terms: frozenset[str],
+                        slots: Slots) -> list[tuple[RedFlag, str]]:
+        """The pack's red flags ("best architecture for X") that the query meets while what
+        they ask is still unknown: a slot the query does not fill, or, for a question no slot
+        covers ("does it have skip connections?"), a subject the query does not mention
+        ("... with no shortcuts"). A flag about something missing ("No modality given") meets
+        a request to choose a model that says nothing about the data or the task: the words of
+        such requests are too plain to match the flag's own."""
         known = set(slots.known())
-        for flag, _source, pattern_terms in self.index.questions.get(pack, PackQuestions()
-                                                                     ).red_flags:
-            if _flag_matches(pattern_terms, query_terms):
-                asked = {slot for slot, pattern in SLOT_PATTERNS
-                         if re.search(pattern, flag.ask.lower())}
-                if asked - known:
-                    return True
-                if not asked and not (set(terms(flag.ask)) - pattern_terms) & query_terms:
-                    return True
-        return False
+        vague_choice = not ({"modality", "task"} & known) and bool(CHOICE.search(text))
+        found: list[tuple[RedFlag, str]] = []
+        for flag, source, pattern_terms in self.index.questions.get(pack, PackQuestions()
+                                                                    ).red_flags:
+            if _MISSING.match(flag.pattern) and vague_choice and \
+                    _slot_of(flag.pattern) not in known:
+                found.append((flag, source))
+                continue
+            if not _flag_matches(pattern_terms, query_terms):
+                continue
+            asked = {slot for slot, pattern in SLOT_PATTERNS
+                     if re.search(pattern, flag.ask.lower())}
+            if asked - known or (
+                    not asked and not (set(terms(flag.ask)) - pattern_terms) & query_terms):
+                found.append((flag, source))
+        return found
 
     def _routes(self, ranked: list[Ranked], query_terms: frozenset[str],
                 words: dict[str, str]) -> list[RouteCandidate]:
@@ -361,31 +380,34 @@ class Router:
 
     # -- questions and warnings --------------------------------------------------------------
 
-    def _questions(self, slots: Slots, best: Candidate | None,
-                   query_terms: frozenset[str], *, routed: bool = True) -> list[Question]:
+    def _questions(self, slots: Slots, best: Candidate | None, query_terms: frozenset[str],
+                   flags: list[tuple[RedFlag, str]], *, routed: bool = True) -> list[Question]:
         known = set(slots.known())
         questions: list[Question] = []
-        route_specific = 0
         asked_slots: set[str] = set()
 
         def offer(text: str, why: str, source: str, slot: str | None = None) -> None:
             slot = slot or _slot_of(text)
             if slot in known or slot in asked_slots:
                 return
-            asked_slots.add(slot)
+            if slot != "other":  # two questions on one slot ask the same thing
+                asked_slots.add(slot)
             questions.append(Question(slot=slot, question=text, why=why, source=source))
 
+        if best is not None and best.sheet is not None and routed:
+            for question, source in self.index.questions.get(
+                    best.pack, PackQuestions()).by_target.get(best.sheet, []):
+                offer(question.question, question.hint or DEFAULT_WHY.get(
+                    _slot_of(question.question), "it changes the recommendation"), source)
+        # The red flags the query raised: what they ask is why the answer must wait.
+        for flag, source in flags:
+            # "No modality given" asks about the modality, however its question is worded.
+            offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source,
+                  _slot_of(flag.pattern) if _MISSING.match(flag.pattern) else None)
+        first = len(questions)
         packs = [best.pack] if best is not None else [p.name for p in self.catalog.packs[:3]]
         for pack_name in packs:
             pack_questions = self.index.questions.get(pack_name, PackQuestions())
-            if best is not None and best.sheet is not None and routed:
-                for question, source in pack_questions.by_target.get(best.sheet, []):
-                    offer(question.question, question.hint or DEFAULT_WHY.get(
-                        _slot_of(question.question), "it changes the recommendation"), source)
-                route_specific = len(questions)
-            for flag, source, pattern_terms in pack_questions.red_flags:
-                if _flag_matches(pattern_terms, query_terms):
-                    offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source)
             for question, source in pack_questions.generic:
                 offer(question.question, question.hint or DEFAULT_WHY.get(
                     _slot_of(question.question), "it changes the recommendation"), source)
@@ -393,17 +415,19 @@ class Router:
             if slot in GENERIC_QUESTION:
                 offer(GENERIC_QUESTION[slot], DEFAULT_WHY[slot], "skillsrv", slot)
         # Route-specific questions first (they decide between options of the chosen sheet),
-        # then the rest by how much each answer changes an architecture choice.
+        # then the red flags', then the rest by how much each answer changes an architecture
+        # choice.
         order = {slot: rank for rank, slot in enumerate(SLOT_PRIORITY)}
-        specific = questions[:route_specific]
-        rest = sorted(questions[route_specific:], key=lambda q: order.get(q.slot, 50))
-        return [*specific, *rest][:MAX_QUESTIONS]
+        rest = sorted(questions[first:], key=lambda q: order.get(q.slot, 50))
+        return [*questions[:first], *rest][:MAX_QUESTIONS]
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
-                          query_terms: frozenset[str]) -> RouteDecision:
+                          query_terms: frozenset[str],
+                          flags: list[tuple[RedFlag, str]]) -> RouteDecision:
         return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3],
-                             questions=self._questions(slots, best, query_terms, routed=False),
+                             questions=self._questions(slots, best, query_terms, flags,
+                                                       routed=False),
                              known=slots.known(), warnings=warnings)
 
     def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
