@@ -29,4 +29,6 @@ def test_demo_scaffolds_and_verifies_a_model_for_the_first_routed_question() -> 
     assert "blueprint: mobilenet-v2" in section
     assert "num_classes=7" in section and "image_size=64" in section
     assert "verified (" in section and "fits the budget" in section
+    # How it ran is said: fake tensors here, a real run only where a GPU measured it.
+    assert "target, fake tensors," in section or "target, run on cuda" in section
     assert "decision: clarify" in result.stdout and "decision: redirect" in result.stdout

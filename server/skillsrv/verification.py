@@ -53,9 +53,13 @@ def verify_scaffold(result: ScaffoldResult, manifest: Manifest, options: Any, *,
                              filename=f"{result.blueprint}.py")
     fit = report.fit
     shapes = ", ".join(str(tuple(output.shape)) for output in report.outputs)
-    line = (f"verified ({report.target}, {report.dtype}, batch {report.batch_size}): output "
-            f"{shapes}, {report.params.total:,} parameters, training step peak "
-            f"{report.memory.total_train / 2**20:,.1f} MiB")
+    # Say how it ran: "cuda" alone reads as if a GPU had run it on a machine that has none.
+    measured = report.measured
+    how = f"run on {measured.device}" if measured is not None and measured.error is None \
+        else "fake tensors"
+    line = (f"verified ({report.target} target, {how}, {report.dtype}, batch "
+            f"{report.batch_size}): output {shapes}, {report.params.total:,} parameters, "
+            f"training step peak {report.memory.total_train / 2**20:,.1f} MiB")
     if fit is not None:
         line += f"; {fit.verdict} the budget (margin {fit.margin / 2**30:+.2f} GiB)"
     return result.model_copy(update={"verification": report.model_dump(mode="json"),
