@@ -277,7 +277,7 @@ class Router:
             return in_pack[0]
         pack = self.catalog.find_pack(rule.target_pack)
         if pack and pack.skills:
-            return self.index.index_of((pack.name, pack.skills[0].name, None))
+            return self.index.index_of((pack.name, (pack.router or pack.skills[0]).name, None))
         return None
 
     def _overview_target(self, ranked: list[Ranked]) -> int | None:
