@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
+
 from conftest import write_tree
 from skillsrv.packs import load_source
+from skillsrv.packs.model import Document
 from skillsrv.routing.body import intro, profile, split_sections
 from skillsrv.routing.text import term_counts
 
@@ -86,3 +89,33 @@ def test_many_documents_are_profiled_in_worker_processes_with_the_same_result() 
     profiles.prepare(docs)
     for doc in docs:
         assert profiles.profile(doc) == profile(doc.body, [0, 4], (doc.headings[0].text, "Part"))
+
+
+def test_a_profile_whose_headings_do_not_match_the_document_is_not_trusted_for_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached profile made when the parser saw other headings (same content, older parser)
+    must not misalign heading evidence or crash the build."""
+    from skillsrv.packs.cache import cache_dir
+    from skillsrv.routing import Router, body, termcache
+
+    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
+    cache_dir.cache_clear()
+    source = tmp_path / "pack"
+    (source / "using-x").mkdir(parents=True)
+    (source / "using-x" / "SKILL.md").write_text(
+        "---\nname: using-x\ndescription: \"Use when routing\"\n---\n# X\n\n## Gradient "
+        "clipping\n\nClip norms.\n\n## Warmup schedules\n\nLinear warmup.\n")
+    real = termcache._profile
+
+    def stale(doc: Document) -> body.BodyProfile:
+        found = real(doc)
+        return body.BodyProfile(found.counts, found.sections, found.section_lengths,
+                                found.intro, found.heading_terms[:1])
+
+    monkeypatch.setattr(termcache, "_profile", stale)
+    try:
+        router = Router(load_source(source))
+        evidence = router.route("warmup schedules").routes[0].evidence
+    finally:
+        cache_dir.cache_clear()
+    assert any(e.kind == "heading" and e.text == "Warmup schedules" for e in evidence)

@@ -7,7 +7,6 @@ works sequentially (and mostly from its caches).
 
 from __future__ import annotations
 
-import atexit
 import concurrent.futures
 import contextlib
 import multiprocessing
@@ -38,7 +37,8 @@ def pool_size(jobs: int, minimum: int) -> int:
 def run_detached(function: Callable[[], None]) -> None:
     """Run `function` in a forked child and return at once, or here when forking is not safe.
     For work whose result nobody waits for, such as writing a cache file (pickling a large
-    index takes longer than building much of it)."""
+    index takes longer than building much of it). A process that exits first does not wait:
+    the child finishes on its own, and a cache written by rename is whole or absent."""
     _reap(block=False)
     pid = -1
     if (os.cpu_count() or 1) > 1 and _can_fork():
@@ -69,8 +69,6 @@ def _reap(*, block: bool) -> None:
         if done == pid:
             _detached.remove(pid)
 
-
-atexit.register(wait_detached)
 
 
 def forked_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:

@@ -305,7 +305,10 @@ class RoutingIndex:
         self._add(candidate, "description", description, kind="description",
                   source=_where(pack, doc.path, line))
         profile = bodies.profile(doc)
-        for heading, found in zip(doc.headings, profile.heading_terms, strict=True):
+        heading_terms = profile.heading_terms
+        if len(heading_terms) != len(doc.headings):  # profiled by another parser: redo them
+            heading_terms = tuple(tuple(with_bigrams(terms(h.text))) for h in doc.headings)
+        for heading, found in zip(doc.headings, heading_terms, strict=True):
             self._add(candidate, "headings", heading.text, kind="heading",
                       source=_where(pack, doc.path, heading.line), found=found)
         self._add(candidate, "pack", pack_text, kind="keyword" if pack.keywords else None,
