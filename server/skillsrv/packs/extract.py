@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from skillsrv.packs.markdown import Heading, ListBlock, MarkdownDoc, Table, plain
+from skillsrv.packs.markdown import Heading, ListBlock, MarkdownDoc, Paragraph, Table, plain
 from skillsrv.packs.model import (
     ClarifyingQuestion,
     CrossRef,
@@ -61,6 +61,11 @@ is_recency_heading = _matcher(r"recency|trend|hype")
 is_question_heading = _matcher(r"clarif|ask first|questions to ask|before routing")
 is_route_to_line = re.compile(r"(route to|go to|load|see|→|->)", re.IGNORECASE)
 
+# A markdown link or a code span: what is left of a link-list item is its description.
+_LINK_LABEL = re.compile(r"\[[^\]]*\]\([^)]*\)|`[^`]*\.md`")
+_QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
+_ARROW = re.compile(r"→|->|=>")
+_ROUTING_HEADING = re.compile(r"rout|where to go|which (sheet|skill)|decision", re.IGNORECASE)
 _QUOTED_QUESTION = re.compile(r"[\"“]([^\"”]+\?)[\"”]\s*(.*)$")
 
 
@@ -69,10 +74,42 @@ def extract(doc: MarkdownDoc, path: str, ctx: RefContext) -> Extracted:
     for table in doc.tables:
         _extract_table(table, path, ctx, out)
     section_targets = _section_targets(doc, ctx)
+    catalog: list[Route] = []
     for block in doc.lists:
-        _extract_list(block, path, ctx, section_targets, out)
+        _extract_list(block, path, ctx, section_targets, out, catalog)
+    for paragraph in doc.paragraphs:
+        _inline_symptoms(paragraph, path, section_targets, out)
+    _catalog_routes(out, catalog)
     _extract_cross_refs(doc, path, ctx, out)
     return out
+
+
+def _catalog_routes(out: Extracted, catalog: list[Route]) -> None:
+    """A plain list of sheets with a few words each ("- `testing.md` - Behavioural testing")
+    routes only to the sheets nothing else in the router routes to: where tables or symptom
+    lists exist, such a list is a table of contents that repeats them."""
+    routed = {(route.target.kind, route.target.name) for route in out.routes}
+    routed |= {(symptoms.target.kind, symptoms.target.name) for symptoms in out.symptoms}
+    out.routes.extend(route for route in catalog
+                      if (route.target.kind, route.target.name) not in routed)
+
+
+def _inline_symptoms(paragraph: Paragraph, path: str, targets: dict[int, Ref],
+                     out: Extracted) -> None:
+    """In a section that routes to one place, `**Symptoms**: "Model too slow", "reduce model
+    size"`: the quoted phrases are its symptoms, as if they were a list. (`**When to use**:
+    ...` lines as routes were measured too: 0.7 points worse, left out.)"""
+    label, colon, rest = plain(paragraph.text.split("\n")[0]).partition(":")
+    target = _target_for(paragraph.heading, targets)
+    if not colon or len(label) > 40 or target is None:
+        return
+    heading = paragraph.heading.text if paragraph.heading else ""
+    source = Source(path=path, line=paragraph.line)
+    if is_symptom_intro(label):
+        phrases = [phrase.strip() for phrase in _QUOTED.findall(rest)]
+        if phrases:
+            out.symptoms.append(SymptomList(target=target, phrases=phrases, heading=heading,
+                                            source=source))
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -163,6 +200,13 @@ def _routes(table: Table, header: list[str], path: str, ctx: RefContext,
     if not any(with_refs[1:]) and not with_refs[0]:
         return
     candidates = [i for i in range(width) if with_refs[i]]
+    # A column that links documents beats one whose "refs" are bare words read as pack names
+    # (| [code-blocks.md](...) | When to Load: copy-to-clipboard, ... |).
+    with_docs = [sum(1 for row_refs in refs if any(ref.kind is not RefKind.PACK
+                                                    for ref in row_refs[i]))
+                 for i in range(width)]
+    if any(with_docs):
+        candidates = [i for i in candidates if with_docs[i]]
     named = [i for i in candidates if named_target[i] and not is_secondary_header(header[i])]
     target = named[0] if named else max(candidates, key=lambda i: (with_refs[i], -i))
     secondary = [i for i in candidates if i != target and i > 0 and is_secondary_header(header[i])]
@@ -222,7 +266,7 @@ def _target_for(heading: Heading | None, targets: dict[int, Ref]) -> Ref | None:
 
 
 def _extract_list(block: ListBlock, path: str, ctx: RefContext, targets: dict[int, Ref],
-                  out: Extracted) -> None:
+                  out: Extracted, catalog: list[Route]) -> None:
     intro = plain(block.intro.split("\n")[-1]) if block.intro else ""
     heading = block.heading.text if block.heading else ""
     source = Source(path=path, line=block.line)
@@ -251,6 +295,30 @@ def _extract_list(block: ListBlock, path: str, ctx: RefContext, targets: dict[in
     elif label and is_use_intro(label):
         out.use_when.extend(UsageItem(text=plain(item.text), source=Source(
             path=path, line=item.line)) for item in block.items)
+    elif path.endswith("SKILL.md"):
+        routing = bool(is_route_to_line.search(intro[:80]) or _ROUTING_HEADING.search(heading))
+        _link_routes(block, path, ctx, heading, out, catalog, routing)
+
+
+def _link_routes(block: ListBlock, path: str, ctx: RefContext, heading: str,
+                 out: Extracted, catalog: list[Route], routing: bool) -> None:
+    """A router's list items that link one sheet with words about it: "- [serving.md](...) -
+    FastAPI, TorchServe, batching", "- "What is information architecture?" → [ux.md](...)".
+    Many routers route this way instead of with tables."""
+    for item in block.items:
+        listed = routing or bool(_ARROW.search(item.text))
+        refs = [ref for ref in find_refs(item.text, ctx)
+                if (ref.kind is RefKind.SHEET and ref.name in ctx.sheet_names)
+                or (ref.kind is RefKind.SKILL and ref.name in ctx.skill_names)]
+        if len({(ref.kind, ref.name) for ref in refs}) != 1:
+            continue  # a list of several sheets says which to read, not when
+        words = _LINK_LABEL.sub(" ", item.text)
+        trigger = plain(words).strip(" -—–:→=>()[]*\"“”'")
+        if len(trigger.split()) < 2:
+            continue
+        route = Route(trigger=trigger, target=refs[0], heading=heading,
+                      source=Source(path=path, line=item.line))
+        (out.routes if listed else catalog).append(route)
 
 
 def _question(text: str) -> tuple[str, str] | None:

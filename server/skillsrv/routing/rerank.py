@@ -47,8 +47,8 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "pack": 0.3392, "section": 1.803, "question": 1.113, "summary": 0.9798,
     },
     MANY_PACKS: {
-        "lexical": 1.905, "rank": -0.4039, "router": -2.409, "redirect": -0.7109, "body": 3.915,
-        "pack": 4.891, "section": 3.254, "question": 1.632, "summary": 1.714,
+        "lexical": 2.47, "rank": -0.2333, "router": -2.3, "redirect": -0.7308, "body": 4.308,
+        "pack": 5.573, "section": 3.181, "question": 1.524, "summary": 1.707,
     },
 }
 

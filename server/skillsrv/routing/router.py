@@ -66,7 +66,8 @@ class Thresholds:
     rule_coverage: float = 0.9  # share of a wrong-route symptom's weight the query must cover
 
 
-DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(), MANY_PACKS: Thresholds(min_score=3.5)}
+DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(),
+                      MANY_PACKS: Thresholds(min_score=5.0, min_margin=0.01)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
