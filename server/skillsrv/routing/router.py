@@ -327,10 +327,9 @@ class Router:
                 continue
             if not _flag_matches(pattern_terms, query_terms):
                 continue
-            asked = {slot for slot, pattern in SLOT_PATTERNS
-                     if re.search(pattern, flag.ask.lower())}
+            asked = _slots_asked(flag.ask)
             if asked - known or (
-                    not asked and not (set(terms(flag.ask)) - pattern_terms) & query_terms):
+                    not asked and not (_terms_of(flag.ask) - pattern_terms) & query_terms):
                 found.append((flag, source))
         return found
 
@@ -478,7 +477,7 @@ def _surface_words(text: str) -> dict[str, str]:
     """Each query term and a word the user wrote for it, to show evidence in their words."""
     found: dict[str, str] = {}
     for word in re.findall(r"[A-Za-z][A-Za-z0-9+#-]*", text):
-        for term in terms(word):
+        for term in _word_terms(word.lower()):
             found.setdefault(term, word.lower())
     return found
 
@@ -496,9 +495,30 @@ def _flag_matches(pattern_terms: frozenset[str], query_terms: frozenset[str]) ->
         len(overlap) / len(pattern_terms) >= 0.6
 
 
+# Static texts (pack questions, flags, words) are read on every query: computed once each.
+_SLOT_REGEXES = tuple((slot, re.compile(pattern)) for slot, pattern in SLOT_PATTERNS)
+
+
+@lru_cache(maxsize=8192)
 def _slot_of(question: str) -> str:
     lower = question.lower()
-    return next((slot for slot, pattern in SLOT_PATTERNS if re.search(pattern, lower)), "other")
+    return next((slot for slot, pattern in _SLOT_REGEXES if pattern.search(lower)), "other")
+
+
+@lru_cache(maxsize=4096)
+def _slots_asked(ask: str) -> frozenset[str]:
+    lower = ask.lower()
+    return frozenset(slot for slot, pattern in _SLOT_REGEXES if pattern.search(lower))
+
+
+@lru_cache(maxsize=8192)
+def _terms_of(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
+
+
+@lru_cache(maxsize=65536)
+def _word_terms(word: str) -> tuple[str, ...]:
+    return tuple(terms(word))
 
 
 _ACRONYM = re.compile(r"\(([^)]+)\)")
@@ -519,7 +539,7 @@ def _trend_named(trend: str, text: str, query_terms: frozenset[str]) -> bool:
     main = _ACRONYM.sub(" ", trend)
     for option in re.split(r"/|\bor\b", main):
         head = _HEAD_END.split(option, maxsplit=1)[0]
-        words = set(terms(head)) - {"model", "general", "architecture", "other"}
+        words = _terms_of(head) - {"model", "general", "architecture", "other"}
         if words and words <= query_terms:
             return True
     return False
