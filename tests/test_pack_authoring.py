@@ -197,6 +197,16 @@ def test_symptom_phrases_that_route_to_two_sheets_conflict(tmp_path: Path) -> No
     assert [d.code for d in lint(demo(tmp_path, router)).diagnostics] == ["route-conflict"]
 
 
+def test_a_sheet_the_router_only_mentions_is_reported_where_it_is_first_named(
+        tmp_path: Path) -> None:
+    router = ROUTER.replace("| Satellite tiles, segmentation masks | [tiles.md](tiles.md) | U-Net "
+                            "style models |\n", "") + "\nFor masks read [tiles.md](tiles.md).\n"
+    assert found(lint(demo(tmp_path, router)), "sheet-unrouted") == [
+        "using-demo/SKILL.md:13 warning"]
+    listed = router + "\n## Routing\n\n**Routes to**:\n- [tiles.md](tiles.md) - masks, U-Net\n"
+    assert found(lint(demo(tmp_path / "listed", listed)), "sheet-unrouted") == []
+
+
 def test_a_route_row_without_trigger_text_is_reported(tmp_path: Path) -> None:
     router = ROUTER + "|  | [images.md](images.md) | no situation |\n"
     assert found(lint(demo(tmp_path, router)), "route-no-trigger") == [

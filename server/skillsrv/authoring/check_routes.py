@@ -369,3 +369,39 @@ def _compare(ctx: LintContext, pack: Pack, seen: dict[str, tuple[Ref, str, int]]
         yield warning(ctx.show(pack, path), line, "route-duplicate",
                       f"{what} '{key[:80]}' already routes to {_label(target)} at {where}; "
                       "delete one of the rows")
+
+
+# -- sheets nothing routes to ----------------------------------------------------------------
+
+
+def check_unrouted_sheets(ctx: LintContext) -> Iterator[Diagnostic]:
+    """Sheets of a router that no route row, symptom list or wrong-route row sends anything
+    to: routing can find them only by their own words, which users rarely share."""
+    for pack in ctx.catalog.packs:
+        for skill in pack.skills:
+            if not skill.is_router:
+                continue
+            routed: set[str] = set()
+            for doc in skill.documents():
+                items = doc.extracted
+                refs = [route.target for route in items.routes]
+                refs += [symptoms.target for symptoms in items.symptoms]
+                refs += [rule.correct_ref for rule in items.wrong_routes if rule.correct_ref]
+                routed |= {ref.name for ref in refs if ref.kind is RefKind.SHEET}
+            router = skill.document
+            for sheet in skill.sheets:
+                if sheet.file_name in routed:
+                    continue
+                line = _first_mention(router, sheet.file_name)
+                yield warning(ctx.show(pack, router.path), line,
+                              "sheet-unrouted",
+                              f"nothing in this router says when to read {sheet.file_name}: add "
+                              "a route-table row, a symptom list, or a '- [sheet](...) - when' "
+                              "line under a 'Routes to' list")
+
+
+def _first_mention(doc: Document, name: str) -> int | None:
+    for number, line in enumerate(doc.body.split("\n")):
+        if name in line:
+            return doc.body_line + number
+    return None

@@ -21,8 +21,10 @@ worth knowing and never fails a run, even with `--strict`.
   name-too-long, name-missing, description-type, orphan-sheet, missing-folder,
   compatibility-too-long, metadata-not-strings, skill-too-long, description-too-short,
   description-vague, description-overlap, ragged-table, route-target-typo, route-no-trigger,
-  route-duplicate, route-conflict, evals-unknown-target, blueprint-build-timeout and the
-  blueprint warnings (blueprint-sheet, blueprint-prose, blueprint-docstring).
+  route-duplicate, route-conflict, sheet-unrouted (a router's sheet that no route row,
+  symptom list or routing list sends anything to), evals-unknown-target,
+  blueprint-build-timeout and the blueprint warnings (blueprint-sheet, blueprint-prose,
+  blueprint-docstring).
 - infos: pack-not-loaded (a route names a pack written as a pack reference, **bold**,
   `faction/pack/skill` or "X pack", that is not among the packs linted with it: it counts as
   existing, since packs are installed separately; lint the packs together to check the name),
@@ -52,6 +54,7 @@ from skillsrv.authoring.check_routes import (
     check_route_duplicates,
     check_route_targets,
     check_route_triggers,
+    check_unrouted_sheets,
 )
 from skillsrv.authoring.check_skills import (
     check_descriptions,
@@ -92,6 +95,7 @@ CHECKS: tuple[Check, ...] = (
           check_route_targets),
     Check("route triggers", ("route-no-trigger",), check_route_triggers),
     Check("route duplicates", ("route-duplicate", "route-conflict"), check_route_duplicates),
+    Check("unrouted sheets", ("sheet-unrouted",), check_unrouted_sheets),
     Check("blueprints", ("blueprint-build", "blueprint-build-timeout", "blueprint-build-skipped",
                          "blueprint-duplicate", "blueprint-too-large", "blueprint-unreadable"),
           check_blueprints),
