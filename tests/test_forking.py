@@ -11,13 +11,18 @@ from skillsrv.packs.cache import read_pickle, write_pickle_detached
 
 def test_a_detached_write_is_read_back_whole_by_the_process_that_started_it(
         tmp_path: Path) -> None:
-    target = tmp_path / "state.pickle"
+    for age, name in ((2_000_000, "state-oldest.pickle"), (2_000_001, "state-older.pickle")):
+        (tmp_path / name).write_bytes(b"old")
+        os.utime(tmp_path / name, (age, age))
+    target = tmp_path / "state-new.pickle"
     value = {"postings": {f"term{n}": {n: float(n)} for n in range(50_000)}}
-    write_pickle_detached(target, value, then=lambda: (tmp_path / "pruned").touch())
+    write_pickle_detached(target, value, keep=2)
     value["postings"].clear()  # the child wrote its own copy
     assert read_pickle(target) == {"postings": {f"term{n}": {n: float(n)}
                                                 for n in range(50_000)}}
-    assert (tmp_path / "pruned").exists()
+    # Then it kept the two newest files of its kind.
+    assert sorted(p.name for p in tmp_path.glob("state-*.pickle")) == [
+        "state-new.pickle", "state-older.pickle"]
 
 
 def test_detached_work_runs_in_another_process_and_its_exit_does_not_end_this_one(
@@ -37,5 +42,5 @@ def test_a_failing_detached_job_loses_only_its_own_work(tmp_path: Path) -> None:
     if (os.cpu_count() or 1) > 1 and _can_fork():
         run_detached(fail)  # in a child: its error ends the child, not the caller
         wait_detached()
-    write_pickle_detached(tmp_path / "ok.pickle", [1, 2, 3])
-    assert read_pickle(tmp_path / "ok.pickle") == [1, 2, 3]
+    write_pickle_detached(tmp_path / "ok-1.pickle", [1, 2, 3], keep=1)
+    assert read_pickle(tmp_path / "ok-1.pickle") == [1, 2, 3]

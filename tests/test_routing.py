@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_tree
+from conftest import BUNDLED, write_tree
 from skillsrv.packs import Catalog, load_source, load_sources
 from skillsrv.routing import QueryError, Router
 
@@ -413,7 +413,7 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
 
 @pytest.fixture(scope="module")
 def bundled() -> Router:
-    return Router(load_source(Path(__file__).resolve().parents[1] / "skills"))
+    return Router(load_source(BUNDLED))
 
 
 @pytest.mark.parametrize("query", [

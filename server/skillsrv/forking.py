@@ -70,7 +70,6 @@ def _reap(*, block: bool) -> None:
             _detached.remove(pid)
 
 
-
 def forked_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=workers, mp_context=multiprocessing.get_context("fork"))

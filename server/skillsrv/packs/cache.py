@@ -13,7 +13,7 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -104,14 +104,19 @@ def write_pickle(path: Path, value: object) -> None:
     write_atomic(path, data)
 
 
-def write_pickle_detached(path: Path, value: object,
-                          then: Callable[[], None] | None = None) -> None:
+def write_pickle_detached(path: Path, value: object, *, keep: int) -> None:
     """`write_pickle` in a forked child when that is safe (the value is the child's copy, so
-    the caller may change it at once), then `then` there too."""
+    the caller may change it at once); then, there too, delete all but the `keep` newest files
+    of the same kind (name up to its first "-"): every edit of a pack or of the code writes a
+    new one, and old ones are never read again."""
     def write() -> None:
         write_pickle(path, value)
-        if then is not None:
-            then()
+        with contextlib.suppress(OSError):
+            kind = path.name.split("-", 1)[0]
+            files = sorted(path.parent.glob(f"{kind}-*.pickle"),
+                           key=lambda p: p.stat().st_mtime, reverse=True)
+            for stale in files[keep:]:
+                stale.unlink(missing_ok=True)
     run_detached(write)
 
 

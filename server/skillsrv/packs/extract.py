@@ -61,7 +61,8 @@ is_recency_heading = _matcher(r"recency|trend|hype")
 is_question_heading = _matcher(r"clarif|ask first|questions to ask|before routing")
 is_route_to_line = re.compile(r"(route to|go to|load|see|→|->)", re.IGNORECASE)
 
-# A markdown link or a code span: what is left of a link-list item is its description.
+# A markdown link or a sheet name in a code span: what is left of a link-list item is its
+# description.
 _LINK_LABEL = re.compile(r"\[[^\]]*\]\([^)]*\)|`[^`]*\.md`")
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 _ARROW = re.compile(r"→|->|=>")

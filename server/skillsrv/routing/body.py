@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from skillsrv.routing import text
@@ -69,6 +70,11 @@ def _flush(current: list[str], paragraphs: list[str]) -> list[str]:
     return []
 
 
+def heading_terms(headings: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    """The terms of each heading, with neighbouring pairs, as the index weighs them."""
+    return tuple(tuple(text.with_bigrams(text.terms(heading))) for heading in headings)
+
+
 def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ()) -> BodyProfile:
     counts: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
@@ -84,5 +90,4 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
             masks[term] = masks.get(term, 0) | bit
         lengths.append(len(sequence))
     text.add_repeated_pairs(counts, pairs)
-    heading_terms = tuple(tuple(text.with_bigrams(text.terms(heading))) for heading in headings)
-    return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms)
+    return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms(headings))

@@ -180,7 +180,7 @@ class Router:
                                   source=rule.source),
                 known=slots.known(), warnings=warnings)
         if not ranked:
-            return self._clarify_decision(slots, None, [], warnings, query_terms, [])
+            return self._clarify_decision(slots, None, [], warnings, [])
         best = self.index.candidates[ranked[0].index]
         if best.redirect is not None and (rule is not None or self._confident(ranked)):
             reason = next((e.text for e in best.evidence if e.terms & query_terms and
@@ -197,8 +197,8 @@ class Router:
             self._open_red_flags(best.pack, text, query_terms, slots)
         if rule is None and (not self._confident(ranked, decided) or flags):
             return self._clarify_decision(slots, best if best.redirect is None else None,
-                                          routes, warnings, query_terms, flags)
-        questions = self._questions(slots, best, query_terms, flags)
+                                          routes, warnings, flags)
+        questions = self._questions(slots, best, flags)
         return RouteDecision(decision=Decision.ROUTE, routes=routes, questions=questions,
                              known=slots.known(), warnings=warnings)
 
@@ -329,7 +329,7 @@ class Router:
                 continue
             asked = _slots_asked(flag.ask)
             if asked - known or (
-                    not asked and not (_terms_of(flag.ask) - pattern_terms) & query_terms):
+                    not asked and not (term_set(flag.ask) - pattern_terms) & query_terms):
                 found.append((flag, source))
         return found
 
@@ -380,7 +380,7 @@ class Router:
 
     # -- questions and warnings --------------------------------------------------------------
 
-    def _questions(self, slots: Slots, best: Candidate | None, query_terms: frozenset[str],
+    def _questions(self, slots: Slots, best: Candidate | None,
                    flags: list[tuple[RedFlag, str]], *, routed: bool = True) -> list[Question]:
         known = set(slots.known())
         questions: list[Question] = []
@@ -423,11 +423,9 @@ class Router:
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
-                          query_terms: frozenset[str],
                           flags: list[tuple[RedFlag, str]]) -> RouteDecision:
         return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3],
-                             questions=self._questions(slots, best, query_terms, flags,
-                                                       routed=False),
+                             questions=self._questions(slots, best, flags, routed=False),
                              known=slots.known(), warnings=warnings)
 
     def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
@@ -495,7 +493,8 @@ def _flag_matches(pattern_terms: frozenset[str], query_terms: frozenset[str]) ->
         len(overlap) / len(pattern_terms) >= 0.6
 
 
-# Static texts (pack questions, flags, words) are read on every query: computed once each.
+# Static texts (pack questions, flags, words) are read on every query: computed once each
+# (`term_set` is cached too).
 _SLOT_REGEXES = tuple((slot, re.compile(pattern)) for slot, pattern in SLOT_PATTERNS)
 
 
@@ -509,11 +508,6 @@ def _slot_of(question: str) -> str:
 def _slots_asked(ask: str) -> frozenset[str]:
     lower = ask.lower()
     return frozenset(slot for slot, pattern in _SLOT_REGEXES if pattern.search(lower))
-
-
-@lru_cache(maxsize=8192)
-def _terms_of(text: str) -> frozenset[str]:
-    return frozenset(terms(text))
 
 
 @lru_cache(maxsize=65536)
@@ -539,7 +533,7 @@ def _trend_named(trend: str, text: str, query_terms: frozenset[str]) -> bool:
     main = _ACRONYM.sub(" ", trend)
     for option in re.split(r"/|\bor\b", main):
         head = _HEAD_END.split(option, maxsplit=1)[0]
-        words = _terms_of(head) - {"model", "general", "architecture", "other"}
+        words = term_set(head) - {"model", "general", "architecture", "other"}
         if words and words <= query_terms:
             return True
     return False

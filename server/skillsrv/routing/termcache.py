@@ -11,7 +11,6 @@ again.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from skillsrv.forking import map_forked
@@ -72,16 +71,8 @@ class BodyProfiles:
         entries = self._entries
         if len(entries) > MAX_ENTRIES:
             entries = dict(list(entries.items())[-MAX_ENTRIES:])
-        path = self._path
-
-        def prune() -> None:
-            # Profiles made by other versions of the code are never read again.
-            with contextlib.suppress(OSError):
-                for stale in path.parent.glob("terms-*.pickle"):
-                    if stale != path:
-                        stale.unlink(missing_ok=True)
-
-        write_pickle_detached(path, entries, then=prune)
+        # Profiles made by other versions of the code are never read again: keep this one.
+        write_pickle_detached(self._path, entries, keep=1)
 
 
 Job = tuple[str, list[int], tuple[str, ...]]

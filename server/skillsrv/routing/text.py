@@ -184,5 +184,7 @@ def add_repeated_pairs(counts: Counter[str], pairs: Counter[tuple[str, str]]) ->
     counts.update({f"{a}_{b}": n for (a, b), n in pairs.items() if n >= 2})
 
 
+@lru_cache(maxsize=8192)
 def term_set(text: str) -> frozenset[str]:
+    """The terms of a short static text (a flag's question, a trend row), computed once."""
     return frozenset(terms(text))
