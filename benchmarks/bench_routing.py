@@ -18,6 +18,7 @@ import yaml
 # An empty cache first, so the first load and index build are cold; the second ones are warm.
 os.environ["SKILLSRV_CACHE_DIR"] = tempfile.mkdtemp(prefix="skillsrv-bench-")
 
+from skillsrv.forking import wait_detached
 from skillsrv.packs import load_sources
 from skillsrv.routing import Router
 
@@ -34,19 +35,31 @@ def main() -> None:
     loaded = time.perf_counter()
     Router(catalog)
     built = time.perf_counter()
+    wait_detached()  # the caches a forked child writes, as a later process would find them
+    warm_start = time.perf_counter()
     catalog = load_sources([ROOT / "skills", path])
     loaded_warm = time.perf_counter()
+    wait_detached()
+    index_start = time.perf_counter()
     router = Router(catalog)
     built_warm = time.perf_counter()
     # After an edit the index fingerprint changes: the index is rebuilt, but only the edited
     # documents are tokenized again. Deleting the cached index stands in for that edit.
+    wait_detached()
     for cached in Path(os.environ["SKILLSRV_CACHE_DIR"]).rglob("index-*.pickle"):
         cached.unlink()
     rebuild_start = time.perf_counter()
-    Router(catalog)
+    rebuilt_router = Router(catalog)
     rebuilt = time.perf_counter()
     queries = [case["query"] for file in EVAL_FILES if file.exists()
                for case in yaml.safe_load(file.read_text())["cases"]]
+    # A fresh index scores body postings as queries first ask for their terms: the first
+    # pass over distinct queries pays for that, later ones do not.
+    first_pass = []
+    for query in dict.fromkeys(queries):
+        begin = time.perf_counter()
+        rebuilt_router.route(query)
+        first_pass.append((time.perf_counter() - begin) * 1000)
     timings = []
     for number in range(1000):
         query = queries[number % len(queries)]
@@ -56,10 +69,12 @@ def main() -> None:
     timings.sort()
     print(f"packs {len(catalog.packs)}, candidates {len(router.index.candidates)}, "
           f"redirect rules {len(router.index.rules)}, distinct queries {len(queries)}")
-    print(f"load: cold {loaded - start:.3f} s, warm {loaded_warm - built:.3f} s")
+    print(f"load: cold {loaded - start:.3f} s, warm {loaded_warm - warm_start:.3f} s")
     print(f"index build: cold {built - loaded:.3f} s, warm (cached index) "
-          f"{built_warm - loaded_warm:.3f} s, rebuild after an edit (cached term counts) "
+          f"{built_warm - index_start:.3f} s, rebuild after an edit (cached term counts) "
           f"{rebuilt - rebuild_start:.3f} s")
+    print(f"first pass over the distinct queries on the rebuilt index: p50 "
+          f"{statistics.median(first_pass):.2f} ms, max {max(first_pass):.2f} ms")
     print(f"route latency over 1,000 calls: p50 {statistics.median(timings):.2f} ms, "
           f"p99 {timings[989]:.2f} ms, max {timings[-1]:.2f} ms")
     print(f"torch imported: {'torch' in sys.modules}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+from skillsrv import forking
 from skillsrv.forking import _can_fork, run_detached, wait_detached
 from skillsrv.packs.cache import read_pickle, write_pickle_detached
 
@@ -44,3 +47,14 @@ def test_a_failing_detached_job_loses_only_its_own_work(tmp_path: Path) -> None:
         wait_detached()
     write_pickle_detached(tmp_path / "ok-1.pickle", [1, 2, 3], keep=1)
     assert read_pickle(tmp_path / "ok-1.pickle") == [1, 2, 3]
+
+
+def test_a_better_value_is_written_only_where_a_child_pays_for_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "state-1.pickle"
+    write_pickle_detached(target, "as is", keep=1, better=lambda: "better")
+    forked = (os.cpu_count() or 1) > 1 and _can_fork()
+    assert read_pickle(target) == ("better" if forked else "as is")
+    monkeypatch.setattr(forking, "_can_fork", lambda: False)  # as in a threaded server
+    write_pickle_detached(target, "as is", keep=1, better=lambda: "better")
+    assert read_pickle(target) == "as is"

@@ -409,7 +409,39 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
     finally:
         cache_dir.cache_clear()
 
+def test_an_index_read_from_its_cache_routes_as_the_one_just_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Body postings are scored as queries ask; a child completes them for the cache file, and
+    a threaded process stores them as they are. Every way gives the same answers."""
+    import yaml
 
+    from skillsrv import forking
+    from skillsrv.packs.cache import cache_dir
+
+    queries = [case["query"] for case in
+               yaml.safe_load((BUNDLED / "neural-architectures" / "evals.yaml").read_text())[
+                   "cases"]][:40]
+    catalog = load_source(BUNDLED)
+
+    def answers(router: Router) -> list[dict[str, object]]:
+        return [router.route(query).model_dump() for query in queries]
+
+    try:
+        monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "child"))
+        cache_dir.cache_clear()
+        built = Router(catalog)
+        forking.wait_detached()
+        expected = answers(built)
+        assert answers(Router(catalog)) == expected  # complete, as the child wrote it
+        monkeypatch.setattr(forking, "_can_fork", lambda: False)
+        monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "inline"))
+        cache_dir.cache_clear()
+        Router(catalog)
+        from_inline = Router(catalog)
+        assert from_inline.index.postings["body"] == {}  # stored lazily, scored on demand
+        assert answers(from_inline) == expected
+    finally:
+        cache_dir.cache_clear()
 
 @pytest.fixture(scope="module")
 def bundled() -> Router:

@@ -13,7 +13,7 @@ import hashlib
 import os
 import pickle
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -104,13 +104,18 @@ def write_pickle(path: Path, value: object) -> None:
     write_atomic(path, data)
 
 
-def write_pickle_detached(path: Path, value: object, *, keep: int) -> None:
+def write_pickle_detached(path: Path, value: object, *, keep: int,
+                          better: Callable[[], object] | None = None) -> None:
     """`write_pickle` in a forked child when that is safe (the value is the child's copy, so
     the caller may change it at once); then, there too, delete all but the `keep` newest files
     of the same kind (name up to its first "-"): every edit of a pack or of the code writes a
-    new one, and old ones are never read again."""
+    new one, and old ones are never read again. `better`, when given, makes the value to write
+    in the child: work that makes the file faster to use, not worth the caller's wait."""
+    parent = os.getpid()
+
     def write() -> None:
-        write_pickle(path, value)
+        forked = os.getpid() != parent
+        write_pickle(path, better() if better is not None and forked else value)
         with contextlib.suppress(OSError):
             kind = path.name.split("-", 1)[0]
             files = sorted(path.parent.glob(f"{kind}-*.pickle"),

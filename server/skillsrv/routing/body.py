@@ -32,6 +32,7 @@ class BodyProfile:
     # The terms of each heading, with neighbouring pairs: the index weighs headings apart,
     # and tokenizing thousands of them is a third of an index build otherwise.
     heading_terms: tuple[tuple[str, ...], ...] = ()
+    length: int = 0  # the sum of `counts`, which the index's length normalisation needs
 
 
 def split_sections(body: str, heading_lines: list[int]) -> list[str]:
@@ -90,4 +91,5 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
             masks[term] = masks.get(term, 0) | bit
         lengths.append(len(sequence))
     text.add_repeated_pairs(counts, pairs)
-    return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms(headings))
+    return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms(headings),
+                       sum(counts.values()))

@@ -3,8 +3,9 @@
 Each candidate gathers what the packs say about it, in fields of different weight: route-table
 rows and symptom lists that point at it (strongest), its title and file name, its description,
 headings, the pack's description and keywords, and its body text (weakest). Scores are
-BM25-style per field, precomputed per term so a query costs one dictionary walk per term; the
-body, the pack and the other fields are kept apart because the reranker weighs them anew.
+BM25-style per field, precomputed per term so a query costs one dictionary walk per term (body
+terms are inverted the first time a query asks for them); the body, the pack and the other
+fields are kept apart because the reranker weighs them anew.
 Beside them: which body section each word is in, and a small index of each candidate's summary
 (its description and opening paragraphs), both read only for the head of the ranking.
 Wrong-route rules, "do not use" lists and cross-pack references become redirect rules, and
@@ -20,7 +21,7 @@ import math
 import re
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from skillsrv.packs import refs as refs_code
@@ -82,6 +83,7 @@ class Candidate:
     # much of a query one section covers), and the number of terms of each section.
     sections: dict[str, int] = field(default_factory=dict)
     section_lengths: tuple[int, ...] = ()
+    body_length: int = 0  # from the body profile; 0: count it
     # A sheet's own "when not to use" items: (what they are about, condition, better choice,
     # file:line), e.g. ("a Transformer", "Tabular data", "Gradient-boosted trees", ...).
     when_not: list[tuple[str, str, str | None, str]] = field(default_factory=list)
@@ -139,11 +141,14 @@ def _load_cached(fingerprint: str) -> dict[str, object] | None:
     return state if isinstance(state, dict) else None
 
 
-def _store_cached(fingerprint: str, state: dict[str, object]) -> None:
+def _store_cached(fingerprint: str, index: RoutingIndex) -> None:
     folder = cache_dir()
     if folder is None:
         return
-    write_pickle_detached(folder / f"index-{fingerprint}.pickle", state, keep=KEEP_INDEXES)
+    # Written as it is when no child can do it, body counts and all: a later read is lazy too.
+    state = {name: value for name, value in index.__dict__.items() if name != "catalog"}
+    write_pickle_detached(folder / f"index-{fingerprint}.pickle", state, keep=KEEP_INDEXES,
+                          better=index._stored_state)
 
 
 @contextlib.contextmanager
@@ -194,7 +199,8 @@ def resolve_sheet(catalog: Catalog, name: str) -> tuple[str, str, str | None] | 
 
 
 class RoutingIndex:
-    """Built once per catalog; immutable afterwards (hot reload builds a new one)."""
+    """Built once per catalog; immutable afterwards (hot reload builds a new one), but for the
+    body postings scored as queries first ask for their terms."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -205,8 +211,7 @@ class RoutingIndex:
                 self.__dict__.update(cached)
                 return
             self._build(catalog)
-        _store_cached(fingerprint, {name: value for name, value in self.__dict__.items()
-                                    if name != "catalog"})
+        _store_cached(fingerprint, self)
 
     def _build(self, catalog: Catalog) -> None:
         self.candidates: list[Candidate] = []
@@ -223,7 +228,11 @@ class RoutingIndex:
         bodies.save()
         for pack in catalog.packs:
             self._add_pack_rules(pack)
-        self.postings: dict[str, dict[str, dict[int, float]]] = {}
+        self.postings: dict[str, dict[str, dict[int, float]]] = {
+            group: {} for group in ("meta", *FIELD_GROUP.values())}
+        self._body_counts: list[Mapping[str, int]] = []
+        self._body_norms: list[float] = []
+        self._body_lists: dict[str, list[int]] = {}
         self.summary_postings: dict[str, dict[int, float]] = {}
         self.idf: dict[str, float] = {}
         self.max_idf = 1.0
@@ -269,6 +278,7 @@ class RoutingIndex:
     def _add_pack(self, pack: Pack, bodies: BodyProfiles) -> None:
         pack_text = " ".join([pack.name.replace("-", " "), pack.description,
                               " ".join(pack.keywords)])
+        pack_terms = with_bigrams(terms(pack_text))  # the same for each of its documents
         for skill in pack.skills:
             router = self._candidate(pack, skill, skill.document)
             for doc in [*skill.sheets, *skill.orphans]:
@@ -277,11 +287,11 @@ class RoutingIndex:
                 candidate = self.candidates[self._by_key[(pack.name, skill.name,
                                                           None if doc is skill.document
                                                           else doc.file_name)]]
-                self._add_document(pack, skill, doc, candidate, pack_text, bodies)
+                self._add_document(pack, skill, doc, candidate, pack_text, pack_terms, bodies)
             self._add_router_items(pack, skill, router)
 
     def _add_document(self, pack: Pack, skill: Skill, doc: Document, candidate: Candidate,
-                      pack_text: str, bodies: BodyProfiles) -> None:
+                      pack_text: str, pack_terms: list[str], bodies: BodyProfiles) -> None:
         where = _where(pack, doc.path, None)
         stem = doc.file_name.rsplit("/", 1)[-1].removesuffix(".md")
         title = doc.title or ""
@@ -303,7 +313,7 @@ class RoutingIndex:
             self._add(candidate, "headings", heading.text, kind="heading",
                       source=_where(pack, doc.path, heading.line), found=found)
         self._add(candidate, "pack", pack_text, kind="keyword" if pack.keywords else None,
-                  source=where)
+                  source=where, found=pack_terms)
         for item in doc.extracted.use_when:
             self._add(candidate, "use", item.text, kind="use-when",
                       source=_where(pack, item.source.path, item.source.line))
@@ -318,6 +328,7 @@ class RoutingIndex:
         # Shared with the profile cache, not copied (0.05 s over the corpus): nothing adds to
         # a loaded document's body field, and the counts are only read.
         candidate.fields["body"] = profile.counts
+        candidate.body_length = profile.length
         candidate.sections = profile.sections
         candidate.section_lengths = profile.section_lengths
         self._summaries[self._by_key[candidate.key]] = term_counts(
@@ -458,49 +469,104 @@ class RoutingIndex:
                                        wrong_key, why, source, strength))
 
     def _score_terms(self) -> None:
-        """Precompute each term's BM25F contribution to each candidate."""
+        """Precompute each term's BM25F contribution to each candidate: eagerly for every
+        field but the body, lazily for the body (see `_body_postings`)."""
         count = len(self.candidates)
         if count == 0:
             return
-        document_frequency: Counter[str] = Counter()
-        for candidate in self.candidates:
-            document_frequency.update(set().union(*candidate.fields.values()))
-        idf = self.idf = {term: math.log(1 + (count - df + 0.5) / (df + 0.5))
-                          for term, df in document_frequency.items()}
+        # Which candidates' bodies have each term; their scores are computed as queries ask.
+        body_lists: defaultdict[str, list[int]] = defaultdict(list)
+        # Candidates that have a term in another field but not in the body.
+        elsewhere: Counter[str] = Counter()
+        empty: Counter[str] = Counter()
+        for index, candidate in enumerate(self.candidates):
+            body = candidate.fields.get("body", empty)
+            for term in body:
+                body_lists[term].append(index)
+            others = [counts.keys() for name, counts in candidate.fields.items()
+                      if name != "body"]
+            elsewhere.update(set().union(*others).difference(body))
+        self._body_lists = dict(body_lists)
+        document_frequency = {term: len(found) for term, found in self._body_lists.items()}
+        for term, extra in elsewhere.items():
+            document_frequency[term] = document_frequency.get(term, 0) + extra
         self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
-        lengths = [{name: sum(counts.values()) for name, counts in c.fields.items()}
-                   for c in self.candidates]
-        averages = {name: max(1.0, sum(length.get(name, 0) for length in lengths) / count)
-                    for name in FIELD_WEIGHTS}
+        # A term's IDF depends only on its document frequency, and a catalog has a few hundred
+        # distinct frequencies for 180k terms: one logarithm per frequency.
+        idf_of = {df: math.log(1 + (count - df + 0.5) / (df + 0.5))
+                  for df in set(document_frequency.values())}
+        self.idf = {term: idf_of[df] for term, df in document_frequency.items()}
         # In units of "one rare term matched in a strong field": divided by the largest
         # possible IDF, so thresholds mean the same for 3 sheets or 1,000.
-        weight = {term: value / self.max_idf for term, value in idf.items()}
+        idf = self.idf
+        max_idf = self.max_idf
+        lengths = [{name: (candidate.body_length if name == "body" and candidate.body_length
+                           else sum(counts.values()))
+                    for name, counts in candidate.fields.items()}
+                   for candidate in self.candidates]
+        averages = {name: max(1.0, sum(length.get(name, 0) for length in lengths) / count)
+                    for name in FIELD_WEIGHTS}
         postings: dict[str, dict[str, dict[int, float]]] = {
-            group: defaultdict(dict) for group in {"meta", *FIELD_GROUP.values()}}
+            group: defaultdict(dict) for group in {"meta", *FIELD_GROUP.values()}
+            if group != "body"}
         for index, candidate in enumerate(self.candidates):
             # The hot loops stay free of attribute and global lookups; a field that is a group
-            # of its own (body, pack) goes straight to its postings.
+            # of its own (pack) goes straight to its postings.
             meta: dict[str, float] = {}
+            self._body_counts.append(candidate.fields.get("body", empty))
+            self._body_norms.append(K1 * (1 - B + B * lengths[index].get("body", 0)
+                                          / averages["body"]))
             for name, counts in candidate.fields.items():
+                if name == "body":
+                    continue
                 norm = K1 * (1 - B + B * lengths[index][name] / averages[name])
                 scale = FIELD_WEIGHTS[name] * (K1 + 1)
                 group_name = FIELD_GROUP.get(name, "meta")
                 if group_name != "meta":
                     target = postings[group_name]
                     for term, tf in counts.items():
-                        target[term][index] = weight[term] * scale * tf / (tf + norm)
+                        target[term][index] = idf[term] / max_idf * scale * tf / (tf + norm)
                     continue
                 get = meta.get
                 for term, tf in counts.items():
                     meta[term] = get(term, 0.0) + scale * tf / (tf + norm)
             target = postings["meta"]
             for term, value in meta.items():
-                target[term][index] = weight[term] * value
+                target[term][index] = idf[term] / max_idf * value
         self.postings = {group: dict(terms) for group, terms in postings.items()}
+        self.postings["body"] = {}  # filled term by term as queries ask
         for candidate in self.candidates:
-            # Only the postings are read from now on; dropping the counts halves the index's
-            # memory and its cache file.
+            # Only the postings and the body counts are read from now on; dropping the other
+            # counts keeps the index and its cache file small.
             candidate.fields = {}
+
+    def _body_postings(self, query_terms: Iterable[str]) -> None:
+        """Score the body postings of the query's terms not yet scored.
+
+        Bodies hold most of the index's 600k postings, and scoring them all was a third of a
+        rebuild; a query needs a dozen terms, each scored once, for the candidates whose body
+        has it. Concurrent queries may score a term twice; both get the same values.
+        """
+        body = self.postings["body"]
+        lists = self._body_lists
+        for term in query_terms:
+            if term in body or term not in lists:
+                continue
+            weight = self.idf[term] / self.max_idf * FIELD_WEIGHTS["body"] * (K1 + 1)
+            norms = self._body_norms
+            counts = self._body_counts
+            found: dict[int, float] = {}
+            for index in lists[term]:
+                tf = counts[index][term]
+                found[index] = weight * tf / (tf + norms[index])
+            body[term] = found
+
+    def _stored_state(self) -> dict[str, object]:
+        """What the cache file keeps: every body posting scored, so an index read from the
+        cache is complete, and no counts."""
+        self._body_postings(self._body_lists)
+        state = {name: value for name, value in self.__dict__.items() if name != "catalog"}
+        return {**state, "_body_counts": [], "_body_norms": [], "_body_lists": {}}
 
     def _score_summaries(self) -> None:
         """A plain BM25 index of each candidate's summary: its description and opening
@@ -533,6 +599,7 @@ class RoutingIndex:
 
     def score(self, query_terms: frozenset[str]) -> dict[int, float]:
         """Each matching candidate's BM25F score for the query."""
+        self._body_postings(query_terms)
         total: dict[int, float] = {}
         get = total.get
         for postings in self.postings.values():
@@ -547,6 +614,7 @@ class RoutingIndex:
                  groups: tuple[str, ...] | None = None) -> list[float]:
         """The BM25F scores of a few candidates, from some field groups only: a few lookups
         per term instead of a walk over every candidate that has it."""
+        self._body_postings(query_terms)
         found: list[dict[int, float]] = []
         for group in groups or tuple(self.postings):
             postings = self.postings.get(group, {})
