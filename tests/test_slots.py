@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from skillsrv.routing.slots import extract_slots
@@ -61,3 +63,17 @@ def test_a_vague_query_says_nothing() -> None:
 ])
 def test_words_that_only_contain_a_modality_word_say_nothing(query: str) -> None:
     assert "modality" not in extract_slots(query).known()
+
+
+@pytest.mark.parametrize("text", [
+    "paragraphs of graph nodes and subnodes", "a GRAPH with 3 Nodes", "photographs, not graphs",
+    "edge-cases: the edges of a graph", "node", "xnodes nodex", "", "ccnodes (nodes)"])
+def test_a_slot_pattern_compiled_to_skip_ahead_matches_where_the_plain_one_does(
+        text: str) -> None:
+    from skillsrv.routing import slots
+
+    for pattern in (r"\bgraphs?\b|molecul|\bnodes?\b|\bedges?\b|x(y|z)|[a-c]nodes",
+                    *(pattern for _, pattern in (*slots._MODALITIES, *slots._TASKS))):
+        for flags in (0, re.IGNORECASE):
+            plain = [m.span() for m in re.finditer(pattern, text, flags)]
+            assert [m.span() for m in slots._compile(pattern, flags).finditer(text)] == plain
