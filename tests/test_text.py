@@ -3,6 +3,8 @@ long pack bodies alike."""
 
 from __future__ import annotations
 
+import pytest
+
 from skillsrv.routing.text import term_counts, terms
 
 
@@ -19,3 +21,13 @@ def test_a_long_body_counts_phrases_and_repeated_pairs_like_a_query_would() -> N
     assert counts["sery_forecasting"] == 2  # a pair the text repeats ...
     assert "hit_twic" not in counts  # ... and not one it says once
     assert set(terms("time-series forecasting")) <= set(counts)
+
+
+@pytest.mark.parametrize("text", [
+    "Use C++ or C# (or F#) here", "## Heading\n\n# comment then x+1 and a+b+c", "++x, #tag",
+    "naïve café → straße, İstanbul", "tabs\tand\u00a0spaces", "1e-3+5 and 16x16", "", "#", "+"])
+def test_long_texts_split_into_the_same_words_as_the_word_pattern_finds(text: str) -> None:
+    from skillsrv.routing import text as text_code
+
+    lower = text.lower().replace("'", "")
+    assert text_code._words(lower) == text_code._WORD.findall(lower)

@@ -84,6 +84,10 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"oom\b(?<=\boom)", " outofmemory memory "),
     ))
 
+# The literal each phrase starts with: `in` finds it ten times faster than the pattern's scan,
+# and most long texts have only a few of the phrases.
+_PHRASE_STARTS = tuple(re.match(r"[a-z]+", pattern.pattern).group(0)  # type: ignore[union-attr]
+                       for pattern, _ in PHRASES)
 _CANONICAL = frozenset(SYNONYMS.values())
 _VOWELS = frozenset("aeiouy")
 
@@ -143,11 +147,29 @@ def terms(text: str) -> list[str]:
     return out
 
 
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+# ASCII bytes: letters and digits stay, everything else (non-ASCII arrives as "?") is a space.
+_SPACES = bytes(byte if chr(byte) in _WORD_CHARS else 32 for byte in range(256))
+
+
 @lru_cache(maxsize=262144)
 def _term_of(word: str) -> str | None:
     if word in STOPWORDS or len(word) < 2 or word.isdigit():
         return None
     return stem(word)
+
+
+def _words(lower: str) -> list[str]:
+    """`_WORD.findall(lower)`, twice as fast. Where no "+" or "#" follows a letter or
+    digit ("c++", "c#"), words are the runs of letters and digits, split out by bytes.translate;
+    otherwise the regular expression reads the text."""
+    for mark in "+#":
+        position = lower.find(mark)
+        while position >= 0:
+            if position and lower[position - 1] in _WORD_CHARS:
+                return _WORD.findall(lower)
+            position = lower.find(mark, position + 1)
+    return lower.encode("ascii", "replace").translate(_SPACES).decode("ascii").split()
 
 
 def with_bigrams(found: list[str]) -> list[str]:
@@ -160,10 +182,11 @@ def term_sequence(text: str) -> tuple[list[str], list[str]]:
     """The terms of a long text in order, and the terms its multi-word phrases add, fast: each
     distinct word is stemmed once (cached); phrases are found in one pass per phrase."""
     lower = text.lower().replace("'", "")
-    sequence = [term for term in map(_term_of, _WORD.findall(lower)) if term is not None]
+    sequence = list(filter(None, map(_term_of, _words(lower))))
     phrase_terms: list[str] = []
-    for pattern, replacement in PHRASES:  # one pattern at a time keeps the literal-prefix scan
-        found = len(pattern.findall(lower))
+    for start, (pattern, replacement) in zip(_PHRASE_STARTS, PHRASES, strict=True):
+        # One pattern at a time keeps the literal-prefix scan, and only where it can match.
+        found = len(pattern.findall(lower)) if start in lower else 0
         if found:
             phrase_terms.extend(stem(term) for term in replacement.split() for _ in range(found))
     return sequence, phrase_terms
