@@ -253,3 +253,26 @@ def test_a_marketplace_reached_through_a_symlink_loads_and_names_files_by_that_p
     assert [p.name for p in catalog.packs] == ["all"]
     [orphan] = [d for d in catalog.all_diagnostics() if d.code == "orphan-sheet"]
     assert orphan.path == str(tmp_path / "link" / "skills/using-demo/stray.md")
+
+
+def test_a_name_shared_by_files_in_two_folders_resolves_the_same_way_on_every_run(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    write_tree(tmp_path / "using-sdk", {
+        "SKILL.md": "---\nname: using-sdk\ndescription: Use for the SDKs\n---\n# SDKs\n\n"
+                    "Read `tool-use.md` first.\n",
+        **{f"{lang}/tool-use.md": f"# Tool use in {lang}\n" for lang in
+           ("php", "ruby", "go", "java", "csharp", "python")}})
+    script = ("import sys; from skillsrv.packs import load_source; "
+              "skill = load_source(sys.argv[1]).packs[0].skills[0]; "
+              "print([doc.file_name for doc in skill.sheets])")
+    seen = set()
+    for seed in ("1", "2", "3", "4"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed,
+                       "SKILLSRV_CACHE_DIR": str(tmp_path / f"cache{seed}")}
+        seen.add(subprocess.run([sys.executable, "-c", script, str(tmp_path / "using-sdk")],
+                                capture_output=True, text=True, check=True,
+                                env=environment).stdout)
+    assert seen == {"['csharp/tool-use.md']\n"}  # the first by name, on every run

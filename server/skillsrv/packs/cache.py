@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from skillsrv.forking import run_detached, wait_detached
 from skillsrv.packs.model import Document
 
-PARSER_VERSION = "13"
+PARSER_VERSION = "15"
 
 
 @cache

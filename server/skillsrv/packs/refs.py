@@ -34,7 +34,9 @@ class RefContext:
     stems: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in self.sheet_names:
+        # Several files may share a stem (php/tool-use.md, ruby/tool-use.md): the shallowest,
+        # then the first by name, stands for it, the same on every run (a set's order is not).
+        for name in sorted(self.sheet_names, key=lambda n: (n.count("/"), n)):
             self.stems.setdefault(posixpath.basename(name).removesuffix(".md").lower(), name)
 
     def sheet(self, word: str) -> str | None:
@@ -42,6 +44,9 @@ class RefContext:
         word = word.strip().strip("./").lower()
         if word in self.sheet_names:
             return word
+        beside = posixpath.join(self.doc_dir, word if word.endswith(".md") else f"{word}.md")
+        if self.doc_dir and beside in self.sheet_names:
+            return beside  # a file next to the one that names it
         return self.stems.get(word.removesuffix(".md"))
 
 
