@@ -63,6 +63,16 @@ def test_route_rejects_bad_queries_with_a_clear_message(tmp_path: Path) -> None:
     assert b"Traceback" not in empty.stderr + huge.stderr + nothing.stderr + both.stderr
 
 
+def test_a_mistyped_pack_path_is_reported_and_the_other_packs_still_answer(
+        tmp_path: Path) -> None:
+    result = skillsrv("route", "--json", "which CNN for 5k x-rays?",
+                      "--pack-path", str(tmp_path / "no-such-packs"))
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["routes"][0]["pack"] == "neural-architectures"
+    assert b"no-such-packs: pack source does not exist" in result.stderr
+    assert b"[source-missing]" in result.stderr
+
+
 def test_clarify_lists_what_is_known_and_what_to_ask() -> None:
     result = skillsrv("clarify", "--json", "which architecture should I use for my project?")
     assert result.returncode == 0

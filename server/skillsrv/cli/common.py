@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from skillsrv.catalog import load_catalog
-from skillsrv.diagnostics import Diagnostic
+from skillsrv.diagnostics import Diagnostic, Severity
 from skillsrv.manifest import Manifest, load_manifest
 from skillsrv.packs import Catalog
 
@@ -28,8 +28,20 @@ def manifest_from(args: argparse.Namespace) -> Manifest:
     return load_manifest(args.manifest)
 
 
-def catalog_from(args: argparse.Namespace) -> Catalog:
-    return load_catalog(manifest_from(args), args.pack_path, include_manifest_packs=not args.only)
+def catalog_from(args: argparse.Namespace, *, report_errors: bool = True) -> Catalog:
+    """The packs the options name. A source that failed to load (a mistyped --pack-path)
+    is reported on stderr: the command goes on with the others, but not silently."""
+    catalog = load_catalog(manifest_from(args), args.pack_path,
+                           include_manifest_packs=not args.only)
+    if report_errors:
+        for diagnostic in catalog.all_diagnostics():
+            if diagnostic.severity is Severity.ERROR:
+                where = shown_path(diagnostic.path)
+                if diagnostic.line:
+                    where += f":{diagnostic.line}"
+                print(f"skillsrv: warning: {where}: {diagnostic.message} [{diagnostic.code}]",
+                      file=sys.stderr)
+    return catalog
 
 
 def print_json(data: Any) -> None:

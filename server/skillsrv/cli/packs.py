@@ -45,7 +45,7 @@ def _counts(documents: list[Any]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    catalog = catalog_from(args)
+    catalog = catalog_from(args, report_errors=False)  # listed with the other warnings
     if args.json:
         print_json(catalog_json(catalog))
         return 0
