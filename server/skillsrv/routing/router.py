@@ -46,7 +46,8 @@ from skillsrv.routing.rerank import (
     rerank,
 )
 from skillsrv.routing.slots import extract_slots
-from skillsrv.routing.text import term_set, terms, with_bigrams
+from skillsrv.routing.spelling import Speller
+from skillsrv.routing.text import term_set, terms, with_bigrams, word_terms
 
 
 class QueryError(SkillsrvError):
@@ -158,6 +159,7 @@ class Router:
         self.thresholds = thresholds or DEFAULT_THRESHOLDS[self.regime]
         # The reranker's; `skillsrv eval --fit` refits them.
         self.weights = dict(WEIGHTS[self.regime])
+        self.speller = Speller(self.index.idf)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -166,11 +168,13 @@ class Router:
         slots = extract_slots(text)
         # Slots are not added as query terms: "node", "rows" or "signals" in a query about
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
-        query_terms = frozenset(with_bigrams(terms(text)))
+        query_terms, corrected = self._terms(text)
         words = _surface_words(text)
+        words.update({term: word for word, term in corrected})
         rule, coverage = self._matching_rule(query_terms)
         ranked, decided = self._rank(text, query_terms, rule, coverage)
-        warnings = self._warnings(text, query_terms, slots, ranked)
+        warnings = [*self._spelling_warnings(corrected),
+                    *self._warnings(text, query_terms, slots, ranked)]
         if rule is not None and rule.target_pack is not None and \
                 self.index.candidate((rule.target_pack, "", None)) is not None and \
                 self.catalog.find_pack(rule.target_pack) is None:
@@ -217,11 +221,32 @@ class Router:
 
     def head(self, text: str) -> tuple[list[Ranked], list[list[float]]]:
         """The lexical head and its feature rows, in lexical order (for fitting)."""
-        query_terms = frozenset(with_bigrams(terms(text)))
+        query_terms, _ = self._terms(text)
         scores = self.index.score(query_terms)
         head = head_of(scores)
-        rows = features(self.index, scores, head, query_terms, _question_terms(text))
+        rows = features(self.index, scores, head, query_terms, self._question_terms(text))
         return [Ranked(i, scores[i], 0.0, 0.0) for i in head], rows
+
+    def _terms(self, text: str) -> tuple[frozenset[str], list[tuple[str, str]]]:
+        """The query's terms with neighbouring pairs, misspelt words read as the packs' terms,
+        and the (word, term) corrections made."""
+        found: list[str] = []
+        corrected: list[tuple[str, str]] = []
+        for word, term in word_terms(text):
+            better = self.speller.correct(word, term)
+            if better is not None:
+                corrected.append((word, better))
+                term = better
+            found.append(term)
+        return frozenset(with_bigrams(found)), corrected
+
+    def _question_terms(self, text: str) -> frozenset[str]:
+        return self._terms(question_part(text))[0]
+
+    def _spelling_warnings(self, corrected: list[tuple[str, str]]) -> list[Warning]:
+        return [Warning(kind="input", message=f"read '{word}' as '{term}': no loaded pack "
+                                              f"has '{word}', and it is one letter off")
+                for word, term in dict(corrected).items()]
 
     def _matching_rule(self, query_terms: frozenset[str]) -> tuple[RedirectRule | None, float]:
         best: tuple[RedirectRule | None, float] = (None, 0.0)
@@ -244,7 +269,8 @@ class Router:
         the pack's router for a question about what the pack covers, goes first. The flag
         says whether such a rule (rather than the model) chose the first route."""
         scores = self.index.score(query_terms)
-        ranked = rerank(self.index, scores, query_terms, _question_terms(text), self.weights)
+        ranked = rerank(self.index, scores, query_terms, self._question_terms(text),
+                        self.weights)
         target_index: int | None = None
         if rule is not None and ranked:
             target_index = self._rule_target(rule, ranked)
@@ -465,10 +491,6 @@ class Router:
                                         message=f"When not to use {subject}: "
                                                 f"{clause.strip().rstrip('.')}{advice}"))
         return warnings[:3]
-
-
-def _question_terms(text: str) -> frozenset[str]:
-    return frozenset(with_bigrams(terms(question_part(text))))
 
 
 def _surface_words(text: str) -> dict[str, str]:

@@ -138,12 +138,17 @@ def normalize(text: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Content terms of `text`, stemmed, in order (duplicates kept)."""
+    return [term for _, term in word_terms(text)]
+
+
+def word_terms(text: str) -> list[tuple[str, str]]:
+    """Each content word of `text` (lowercase) with its term, in order."""
     out = []
     for word in _WORD.findall(normalize(text)):
         # Bare numbers ("5,000", "224") say little about where an answer lives; slots keep them.
         if word in STOPWORDS or len(word) < 2 or word.isdigit():
             continue
-        out.append(stem(word))
+        out.append((word, stem(word)))
     return out
 
 

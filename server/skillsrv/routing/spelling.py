@@ -1,0 +1,84 @@
+"""Misspelt query words: "tranformer", "imges", "tabluar" are read as the terms the packs use.
+
+A query word that is not an English word, whose term no loaded document has, is read as the
+term one edit away (a letter deleted, inserted, replaced, or two swapped, the first letter
+kept) that the most documents have, directly or through a synonym ("convolutonal" ->
+"convolutional" -> "cnn"). Terms the packs have are never changed, and neither are English
+words the packs happen not to use: without that check "properly" became "property" and
+"chance" became "change". Jargon no pack uses ("XK-2231B", "pytorch") stays as it is unless it
+is one letter off a pack's word. One edit, not two: two edits reach unrelated words too often.
+
+The English word list is pyspellchecker's (word frequencies from a large corpus), read the
+first time a query has a word that might need it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import cache
+
+from skillsrv.routing.text import SYNONYMS
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+MIN_WORD = 5  # shorter words have too many neighbours one letter away
+MIN_TERM = 4
+
+
+@cache
+def _english_words() -> Mapping[str, int] | None:
+    try:
+        from spellchecker import SpellChecker
+    except ImportError:
+        return None
+    words: Mapping[str, int] = SpellChecker(language="en", distance=1).word_frequency.dictionary
+    return words
+
+
+def is_english(word: str) -> bool:
+    """Whether `word` (lowercase) is an English word; every word is, without the word list
+    (a broken install), so that nothing is corrected rather than something wrongly."""
+    words = _english_words()
+    return words is None or word in words
+
+
+def edits(term: str) -> set[str]:
+    """Every string one deletion, transposition, replacement or insertion away, with the
+    first letter kept: people rarely mistype it, and "created" is not "treated"."""
+    splits = [(term[:i], term[i:]) for i in range(1, len(term) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in LETTERS}
+    inserts = {a + c + b for a, b in splits for c in LETTERS}
+    return (deletes | swaps | replaces | inserts) - {term}
+
+
+class Speller:
+    """Corrections against one index's vocabulary (term -> IDF: lower is more common)."""
+
+    def __init__(self, idf: Mapping[str, float],
+                 is_word: Callable[[str], bool] = is_english) -> None:
+        self._idf = idf
+        self._is_word = is_word
+        self._seen: dict[str, str | None] = {}  # memo; bounded by the distinct words asked
+
+    def correct(self, word: str, term: str) -> str | None:
+        """The term to read instead of `term` (from the user's `word`), or None."""
+        if term in self._idf or len(word) < MIN_WORD or len(term) < MIN_TERM \
+                or not word.isalpha():
+            return None
+        if word in self._seen:
+            return self._seen[word]
+        if len(self._seen) > 100_000:
+            self._seen = {}
+        best: str | None = None
+        if self._is_word(word):
+            self._seen[word] = None
+            return None
+        for candidate in edits(term):
+            found = candidate if candidate in self._idf else SYNONYMS.get(candidate)
+            if found is None or found not in self._idf:
+                continue
+            if best is None or (self._idf[found], found) < (self._idf[best], best):
+                best = found
+        self._seen[word] = best
+        return best
