@@ -59,11 +59,11 @@ def compare(name: str, router: Router, files: list[Path]) -> None:
     correct = spelling.Speller.correct
     for rate in RATES:
         on = [accuracy(router, files, rate, seed) for seed in SEEDS]
-        spelling.Speller.correct = lambda self, word, term: None  # type: ignore[method-assign]
+        spelling.Speller.correct = lambda self, word, term: None
         try:
             off = [accuracy(router, files, rate, seed) for seed in SEEDS]
         finally:
-            spelling.Speller.correct = correct  # type: ignore[method-assign]
+            spelling.Speller.correct = correct
         print(f"{name}: typo rate {rate:.2f}, seeds {SEEDS}: speller on "
               f"{', '.join(f'{a:.1%}' for a in on)}; off {', '.join(f'{a:.1%}' for a in off)}")
 
