@@ -164,16 +164,17 @@ class Router:
     # -- public ----------------------------------------------------------------------------
 
     def route(self, query: str) -> RouteDecision:
-        text = self._validated(query)
-        slots = extract_slots(text)
+        typed = self._validated(query)
+        query_terms, corrected = self._terms(typed)
+        words = _surface_words(typed)  # evidence is shown in the user's own words
+        words.update({term: word for word, term, _ in corrected})
+        text = _as_read(typed, corrected)  # "5k imges" is read as "5k images" from here on
         # Slots are not added as query terms: "node", "rows" or "signals" in a query about
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
-        query_terms, corrected = self._terms(text)
-        words = _surface_words(text)
-        words.update({term: word for word, term in corrected})
+        slots = extract_slots(text)
         rule, coverage = self._matching_rule(query_terms)
         ranked, decided = self._rank(text, query_terms, rule, coverage)
-        warnings = [*self._spelling_warnings(corrected),
+        warnings = [*_spelling_warnings(corrected),
                     *self._warnings(text, query_terms, slots, ranked)]
         if rule is not None and rule.target_pack is not None and \
                 self.index.candidate((rule.target_pack, "", None)) is not None and \
@@ -227,26 +228,21 @@ class Router:
         rows = features(self.index, scores, head, query_terms, self._question_terms(text))
         return [Ranked(i, scores[i], 0.0, 0.0) for i in head], rows
 
-    def _terms(self, text: str) -> tuple[frozenset[str], list[tuple[str, str]]]:
+    def _terms(self, text: str) -> tuple[frozenset[str], list[Correction]]:
         """The query's terms with neighbouring pairs, misspelt words read as the packs' terms,
-        and the (word, term) corrections made."""
+        and the corrections made: (word, term, the English word it was read as, if known)."""
         found: list[str] = []
-        corrected: list[tuple[str, str]] = []
+        corrected: list[Correction] = []
         for word, term in word_terms(text):
             better = self.speller.correct(word, term)
             if better is not None:
-                corrected.append((word, better))
-                term = better
+                term, spelled = better
+                corrected.append((word, term, spelled))
             found.append(term)
         return frozenset(with_bigrams(found)), corrected
 
     def _question_terms(self, text: str) -> frozenset[str]:
         return self._terms(question_part(text))[0]
-
-    def _spelling_warnings(self, corrected: list[tuple[str, str]]) -> list[Warning]:
-        return [Warning(kind="input", message=f"read '{word}' as '{term}': no loaded pack "
-                                              f"has '{word}', and it is one letter off")
-                for word, term in dict(corrected).items()]
 
     def _matching_rule(self, query_terms: frozenset[str]) -> tuple[RedirectRule | None, float]:
         best: tuple[RedirectRule | None, float] = (None, 0.0)
@@ -491,6 +487,25 @@ class Router:
                                         message=f"When not to use {subject}: "
                                                 f"{clause.strip().rstrip('.')}{advice}"))
         return warnings[:3]
+
+
+Correction = tuple[str, str, str | None]  # (word as typed, term read, English word meant)
+
+
+def _as_read(text: str, corrected: list[Correction]) -> str:
+    """The query with each misspelt word replaced by the English word it was read as."""
+    for word, _, spelled in corrected:
+        if spelled is not None:
+            text = re.sub(rf"\b{re.escape(word)}\b", spelled, text, flags=re.IGNORECASE)
+    return text
+
+
+def _spelling_warnings(corrected: list[Correction]) -> list[Warning]:
+    notes = {word: f"'{spelled}'" if spelled else f"the packs' term '{term}'"
+             for word, term, spelled in corrected}
+    return [Warning(kind="input", message=f"read '{word}' as {meant}: no loaded pack has "
+                                          f"'{word}', and it is one letter off")
+            for word, meant in notes.items()]
 
 
 def _surface_words(text: str) -> dict[str, str]:

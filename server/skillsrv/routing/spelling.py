@@ -9,7 +9,8 @@ words the packs happen not to use: without that check "properly" became "propert
 is one letter off a pack's word. One edit, not two: two edits reach unrelated words too often.
 
 The English word list is pyspellchecker's (word frequencies from a large corpus), read the
-first time a query has a word that might need it.
+first time a query has a word that might need it. It also gives the word as the user meant it
+("sequnces" -> "sequences"), for slot reading and for the note that says what was read.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from functools import cache
 
-from skillsrv.routing.text import SYNONYMS
+from skillsrv.routing.text import SYNONYMS, stem
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MIN_WORD = 5  # shorter words have too many neighbours one letter away
@@ -25,20 +26,15 @@ MIN_TERM = 4
 
 
 @cache
-def _english_words() -> Mapping[str, int] | None:
+def english_words() -> Mapping[str, int]:
+    """English words (lowercase) and how common they are; empty without the word list (a
+    broken install), and then nothing is corrected rather than something wrongly."""
     try:
         from spellchecker import SpellChecker
     except ImportError:
-        return None
+        return {}
     words: Mapping[str, int] = SpellChecker(language="en", distance=1).word_frequency.dictionary
     return words
-
-
-def is_english(word: str) -> bool:
-    """Whether `word` (lowercase) is an English word; every word is, without the word list
-    (a broken install), so that nothing is corrected rather than something wrongly."""
-    words = _english_words()
-    return words is None or word in words
 
 
 def edits(term: str) -> set[str]:
@@ -56,13 +52,15 @@ class Speller:
     """Corrections against one index's vocabulary (term -> IDF: lower is more common)."""
 
     def __init__(self, idf: Mapping[str, float],
-                 is_word: Callable[[str], bool] = is_english) -> None:
+                 english: Callable[[], Mapping[str, int]] = english_words) -> None:
         self._idf = idf
-        self._is_word = is_word
-        self._seen: dict[str, str | None] = {}  # memo; bounded by the distinct words asked
+        self._english = english  # called only when a word might need correcting
+        self._seen: dict[str, tuple[str, str | None] | None] = {}  # bounded memo, by word
 
-    def correct(self, word: str, term: str) -> str | None:
-        """The term to read instead of `term` (from the user's `word`), or None."""
+    def correct(self, word: str, term: str) -> tuple[str, str | None] | None:
+        """What to read instead of the user's `word` (whose term is `term`): the packs' term,
+        and the English word it was probably meant as ("sequnces": "sequenc", "sequences"),
+        or None if the word stands as written."""
         if term in self._idf or len(word) < MIN_WORD or len(term) < MIN_TERM \
                 or not word.isalpha():
             return None
@@ -70,15 +68,25 @@ class Speller:
             return self._seen[word]
         if len(self._seen) > 100_000:
             self._seen = {}
+        english = self._english()
+        found = None if not english or word in english else self._closest(term)
+        result = (found, self._spelled(word, found, english)) if found is not None else None
+        self._seen[word] = result
+        return result
+
+    def _closest(self, term: str) -> str | None:
         best: str | None = None
-        if self._is_word(word):
-            self._seen[word] = None
-            return None
         for candidate in edits(term):
             found = candidate if candidate in self._idf else SYNONYMS.get(candidate)
             if found is None or found not in self._idf:
                 continue
             if best is None or (self._idf[found], found) < (self._idf[best], best):
                 best = found
-        self._seen[word] = best
         return best
+
+    @staticmethod
+    def _spelled(word: str, term: str, english: Mapping[str, int]) -> str | None:
+        """The commonest English word one edit from `word` that reads as `term`."""
+        spelled = [(english[edit], edit) for edit in edits(word)
+                   if edit in english and stem(edit) == term]
+        return max(spelled)[1] if spelled else None
