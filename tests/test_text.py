@@ -31,3 +31,18 @@ def test_long_texts_split_into_the_same_words_as_the_word_pattern_finds(text: st
 
     lower = text.lower().replace("'", "")
     assert text_code._words(lower) == text_code._WORD.findall(lower)
+
+
+@pytest.mark.parametrize(("british", "american"), [
+    ("optimise", "optimize"), ("quantisation", "quantization"), ("analysed", "analyzed"),
+    ("behaviour", "behavior"), ("neighbours", "neighbors"), ("normalising", "normalizing"),
+    ("labourer", "laborer")])
+def test_british_and_american_spellings_are_one_term(british: str, american: str) -> None:
+    assert terms(british) == terms(american)
+
+
+def test_words_that_only_end_like_british_spellings_still_meet_their_own_forms() -> None:
+    for one, other in (("exercise", "exercises"), ("detour", "detours"), ("noise", "noises"),
+                       ("raise", "raised"), ("hour", "hours"), ("supervised", "supervise")):
+        assert terms(one) == terms(other)
+    assert terms("four hours") == ["four", "hour"]  # short words are left alone

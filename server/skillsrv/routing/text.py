@@ -90,6 +90,20 @@ _PHRASE_STARTS = tuple(re.match(r"[a-z]+", pattern.pattern).group(0)  # type: ig
                        for pattern, _ in PHRASES)
 _CANONICAL = frozenset(SYNONYMS.values())
 _VOWELS = frozenset("aeiouy")
+# British spellings meet American ones before stemming: optimise/optimize, analyse/analyze,
+# behaviour/behavior. Applied to queries and packs alike, so a word that merely ends like that
+# ("exercise", "detour") maps the same way on both sides and loses nothing.
+_BRITISH = re.compile(r"(?<=[a-z]{3})(?:(is|ys)(e|ed|es|ing|er|ers|ation|ations)|"
+                      r"(our)(s|ed|ing|er|ers|ite|ites|able)?)$")
+
+
+def _american(word: str) -> str:
+    found = _BRITISH.search(word)
+    if found is None:
+        return word
+    if found.group(3):
+        return f"{word[:found.start()]}or{found.group(4) or ''}"
+    return f"{word[:found.start()]}{found.group(1)[0]}z{found.group(2)}"
 
 
 @lru_cache(maxsize=65536)
@@ -102,6 +116,7 @@ def stem(word: str) -> str:
     word = SYNONYMS.get(word, word)
     if len(word) <= 3 or word in _CANONICAL:
         return word
+    word = SYNONYMS.get(_american(word), _american(word))
     base = word
     if base.endswith("ies") and len(base) > 4:
         base = base[:-3] + "y"
