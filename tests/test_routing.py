@@ -452,6 +452,7 @@ def bundled() -> Router:
     "I have a dataset and want to train a model on it. Which architecture should I pick?",
     "my boss wants us to use AI, what network should we build?",
     "where do I even start when choosing a model for our company's records?",
+    "we collected 40k examples last quarter. which architecture?",  # a bare question
 ])
 def test_a_choice_of_model_that_says_nothing_about_the_data_meets_the_missing_modality_flag(
         bundled: Router, query: str) -> None:

@@ -77,3 +77,12 @@ def test_a_slot_pattern_compiled_to_skip_ahead_matches_where_the_plain_one_does(
         for flags in (0, re.IGNORECASE):
             plain = [m.span() for m in re.finditer(pattern, text, flags)]
             assert [m.span() for m in slots._compile(pattern, flags).finditer(text)] == plain
+
+
+@pytest.mark.parametrize(("query", "modality"), [
+    ("about 300k policies with 60 features", "tabular"),
+    ("12 numeric features per customer", "tabular"),
+    ("512 features from a CNN on our photos", "image"),  # a named modality comes first
+    ("the model has useful features", None)])
+def test_a_count_of_features_says_the_data_is_a_table(query: str, modality: str | None) -> None:
+    assert extract_slots(query).modality == modality

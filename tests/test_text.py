@@ -46,3 +46,9 @@ def test_words_that_only_end_like_british_spellings_still_meet_their_own_forms()
                        ("raise", "raised"), ("hour", "hours"), ("supervised", "supervise")):
         assert terms(one) == terms(other)
     assert terms("four hours") == ["four", "hour"]  # short words are left alone
+
+
+def test_a_named_norm_keeps_its_name_beside_the_family() -> None:
+    assert terms("RMSNorm or LayerNorm?") == ["rmsnorm", "normalization", "layernorm",
+                                             "normalization"]
+    assert "batchnorm" in terms("batch norm") and "normalization" in terms("BatchNorm")

@@ -78,8 +78,8 @@ OVERVIEW = re.compile(
     r"\bwhat (does|do) (this|the|your) [\w\s-]{0,40}\bcover\b", re.IGNORECASE)
 # A request to choose ("which model should I use?", "what network would you recommend?").
 CHOICE = re.compile(
-    r"\b(which|what)( [\w-]+){0,2} (models?|architectures?|networks?|nets?) "
-    r"(should|would|do|to|for|is|are|works?|fits?)\b|"
+    r"\b(which|what)( [\w-]+){0,2} (models?|architectures?|networks?|nets?)"
+    r"( (should|would|do|to|for|is|are|works?|fits?)\b|\s*[?!.]|\s*$)|"
     r"\bbest (\w+ )?(models?|architectures?|networks?|nets?)\b|\brecommend\b|"
     r"\bwhere (do|should) (i|we) (even )?start\b", re.IGNORECASE)
 _MISSING = re.compile(r"\s*(no|missing|without)\b", re.IGNORECASE)  # "No modality given"

@@ -68,7 +68,9 @@ _MODALITIES: tuple[tuple[str, str], ...] = (
              r"\breviews?\b|\bemails?\b|chatbot|translation|corpus|\bwords?\b|\bllm\b|\bbert\b|"
              r"\bgpt\b|summari[sz]"),
     ("tabular", r"tabular|\bcsv\b|spreadsheet|\brows?\b|columns?|features? (table|vector)|"
-                r"structured data|\bexcel\b|database table|\bsql\b|churn|credit"),
+                r"structured data|\bexcel\b|database table|\bsql\b|churn|credit|"
+                # "300k policies with 60 features": a count of features is a table's width
+                r"\d+ (numeric(al)? |categorical |input )?(features|variables)\b"),
 )
 
 _TASKS: tuple[tuple[str, str], ...] = (

@@ -39,8 +39,7 @@ SYNONYMS: dict[str, str] = {
     "rnns": "rnn", "lstms": "lstm", "grus": "gru", "gnns": "gnn", "gans": "gan", "vaes": "vae",
     "molecule": "molecular", "molecules": "molecular", "chemistry": "molecular",
     "normalisation": "normalization", "normalise": "normalization", "normalize": "normalization",
-    "batchnorm": "normalization", "layernorm": "normalization", "groupnorm": "normalization",
-    "rmsnorm": "normalization", "norm": "normalization",
+    "norm": "normalization",
     "optimiser": "optimizer", "optimisers": "optimizer", "optimizers": "optimizer",
     "tabular": "tabular", "spreadsheet": "tabular", "csv": "tabular",
     "classifier": "classify", "classification": "classify", "classifying": "classify",
@@ -74,6 +73,12 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"mixture[\s-]+of[\s-]+experts", " moe "),
         (r"batch[\s-]+norm(alization|alisation)?", " normalization batchnorm "),
         (r"layer[\s-]+norm(alization|alisation)?", " normalization layernorm "),
+        # Named norms keep their names beside the family: "RMSNorm or LayerNorm?" is about
+        # those two, not about normalization in general.
+        (r"batchnorm", " batchnorm normalization "),
+        (r"layernorm", " layernorm normalization "),
+        (r"groupnorm", " groupnorm normalization "),
+        (r"rmsnorm", " rmsnorm normalization "),
         (r"skip[\s-]+connections?", " residual skip "),
         (r"on[\s-]+device", " edge "),
         (r"learning[\s-]+rate", " learningrate learning rate "),
