@@ -52,3 +52,12 @@ def test_a_named_norm_keeps_its_name_beside_the_family() -> None:
     assert terms("RMSNorm or LayerNorm?") == ["rmsnorm", "normalization", "layernorm",
                                              "normalization"]
     assert "batchnorm" in terms("batch norm") and "normalization" in terms("BatchNorm")
+
+
+@pytest.mark.parametrize(("short", "spelt_out"), [
+    ("24M params", "24M parameters"), ("which hyperparams", "which hyperparameters"),
+    ("SE blocks in a ResNet", "squeeze-excitation block in a ResNet"),
+    ("no paired examples", "unpaired examples")])
+def test_practitioners_shorthand_meets_the_words_packs_spell_out(short: str,
+                                                                spelt_out: str) -> None:
+    assert set(terms(short)) & set(terms(spelt_out)) - {"resnet", "exampl"}

@@ -54,6 +54,10 @@ SYNONYMS: dict[str, str] = {
     "realtime": "realtime", "latency": "latency", "embedded": "edge", "jetson": "edge",
     "mobile": "edge", "phone": "edge", "smartphone": "edge", "microcontroller": "edge",
     "raspberry": "edge", "on-device": "edge", "shortcut": "skip", "shortcuts": "skip",
+    # Shorthand practitioners write for the words packs spell out.
+    "params": "parameter", "param": "parameter", "parameters": "parameter",
+    "hyperparams": "hyperparameter", "hyperparam": "hyperparameter",
+    "hyperparameters": "hyperparameter",
 }
 
 # Multi-word phrases that mean one thing; replaced before splitting into words.
@@ -80,6 +84,9 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"groupnorm", " groupnorm normalization "),
         (r"rmsnorm", " rmsnorm normalization "),
         (r"skip[\s-]+connections?", " residual skip "),
+        (r"se(?<=\bse)[\s-]+(?:blocks?|modules?|layers?|attention)\b",
+         " squeeze excitation block "),
+        (r"unpaired", " unpaired paired "),  # "without pairs" is the same thing
         (r"on[\s-]+device", " edge "),
         (r"learning[\s-]+rate", " learningrate learning rate "),
         (r"retrieval[\s-]+augmented[\s-]+generation", " rag retrieval generate "),
