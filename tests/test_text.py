@@ -52,6 +52,8 @@ def test_a_named_norm_keeps_its_name_beside_the_family() -> None:
     assert terms("RMSNorm or LayerNorm?") == ["rmsnorm", "normalization", "layernorm",
                                              "normalization"]
     assert "batchnorm" in terms("batch norm") and "normalization" in terms("BatchNorm")
+    assert set(terms("instance norm")) == set(terms("InstanceNorm")) == {"instancenorm",
+                                                                         "normalization"}
 
 
 @pytest.mark.parametrize(("short", "spelt_out"), [

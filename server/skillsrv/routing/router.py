@@ -81,7 +81,8 @@ CHOICE = re.compile(
     r"\b(which|what)( [\w-]+){0,2} (models?|architectures?|networks?|nets?)"
     r"( (should|would|do|to|for|is|are|works?|fits?)\b|\s*[?!.]|\s*$)|"
     r"\bbest (\w+ )?(models?|architectures?|networks?|nets?)\b|\brecommend\b|"
-    r"\bwhere (do|should) (i|we) (even )?start\b", re.IGNORECASE)
+    r"\bwhere (do|should) (i|we) (even )?start\b|"
+    r"\bwhat (should|do|would|could) (i|we) (build|use|train|pick|choose)\b", re.IGNORECASE)
 _MISSING = re.compile(r"\s*(no|missing|without)\b", re.IGNORECASE)  # "No modality given"
 MAX_ROUTES = 5
 MAX_QUESTIONS = 5

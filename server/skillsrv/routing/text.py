@@ -75,14 +75,18 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"neural[\s-]+net(work)?s?", " network "),
         (r"state[\s-]+space[\s-]+models?", " ssm "),
         (r"mixture[\s-]+of[\s-]+experts", " moe "),
-        (r"batch[\s-]+norm(alization|alisation)?", " normalization batchnorm "),
-        (r"layer[\s-]+norm(alization|alisation)?", " normalization layernorm "),
+        (r"batch[\s-]+norm(alization|alisation)?", " batchnorm "),
+        (r"layer[\s-]+norm(alization|alisation)?", " layernorm "),
+        (r"instance[\s-]+norm(alization|alisation)?", " instancenorm "),
+        (r"group[\s-]+norm(alization|alisation)?", " groupnorm "),
         # Named norms keep their names beside the family: "RMSNorm or LayerNorm?" is about
-        # those two, not about normalization in general.
+        # those two, not about normalization in general ("layer norm" became "layernorm"
+        # above, and gets the family here).
         (r"batchnorm", " batchnorm normalization "),
         (r"layernorm", " layernorm normalization "),
         (r"groupnorm", " groupnorm normalization "),
         (r"rmsnorm", " rmsnorm normalization "),
+        (r"instancenorm", " instancenorm normalization "),
         (r"skip[\s-]+connections?", " residual skip "),
         (r"se(?<=\bse)[\s-]+(?:blocks?|modules?|layers?|attention)\b",
          " squeeze excitation block "),
