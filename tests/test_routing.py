@@ -454,6 +454,7 @@ def bundled() -> Router:
     "where do I even start when choosing a model for our company's records?",
     "we collected 40k examples last quarter. which architecture?",  # a bare question
     "leadership wants machine learning on our records. what should we build first?",
+    "we have some data and need a deep model for it. which one should we use?",
 ])
 def test_a_choice_of_model_that_says_nothing_about_the_data_meets_the_missing_modality_flag(
         bundled: Router, query: str) -> None:

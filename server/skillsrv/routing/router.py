@@ -82,7 +82,9 @@ CHOICE = re.compile(
     r"( (should|would|do|to|for|is|are|works?|fits?)\b|\s*[?!.]|\s*$)|"
     r"\bbest (\w+ )?(models?|architectures?|networks?|nets?)\b|\brecommend\b|"
     r"\bwhere (do|should) (i|we) (even )?start\b|"
-    r"\bwhat (should|do|would|could) (i|we) (build|use|train|pick|choose)\b", re.IGNORECASE)
+    r"\bwhat (should|do|would|could) (i|we) (build|use|train|pick|choose)\b|"
+    r"\bwhich (one|type|kind|family)( of [\w-]+)? (should|would|do|could) (i|we) "
+    r"(use|pick|choose|train|go with)\b", re.IGNORECASE)
 _MISSING = re.compile(r"\s*(no|missing|without)\b", re.IGNORECASE)  # "No modality given"
 MAX_ROUTES = 5
 MAX_QUESTIONS = 5
