@@ -33,7 +33,7 @@ CORPUS_FRESH = ROOT / "tests" / "evals" / "corpus-fresh.yaml"
 BUNDLED_FRESH, BUNDLED_FRESH2 = (ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
                                  for name in ("fresh", "fresh2"))
 # A third round: corpus-fresh3 is never fitted on nor read; bundled-fresh3's misses were read
-# and so were bundled-fresh4's to -fresh6's (dev files now); bundled-fresh7 is the blind one.
+# and so were bundled-fresh4's to -fresh7's (dev files now); bundled-fresh8 is the blind one.
 CORPUS_FRESH3 = ROOT / "tests" / "evals" / "corpus-fresh3.yaml"
 BUNDLED_FRESH3, BUNDLED_FRESH4, BUNDLED_FRESH5, BUNDLED_FRESH6, BUNDLED_FRESH7 = (
     ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
@@ -76,7 +76,7 @@ BUNDLED_FLOORS = [
     (BUNDLED_FRESH4, 0.933, 0.95, 0.9, 0.92),
     (BUNDLED_FRESH5, 0.917, 0.95, 0.88, 0.92),
     (BUNDLED_FRESH6, 0.983, 1.0, 0.94, 0.97),
-    (BUNDLED_FRESH7, 0.90, 0.983, 0.86, 0.95),
+    (BUNDLED_FRESH7, 0.933, 0.983, 0.9, 0.95),
 ]
 
 

@@ -18,6 +18,8 @@ from skillsrv.routing.slots import extract_slots
                                      "dataset_size": {"value": 5000, "unit": "images"}}),
     ("molecules dataset of 40k graphs", {"modality": "graph",
                                          "dataset_size": {"value": 40000, "unit": "graphs"}}),
+    ("cracks in ~3k weld radiographs", {"modality": "image",
+                                        "dataset_size": {"value": 3000, "unit": "images"}}),
 ])
 def test_dataset_sizes_keep_their_units(query: str, expected: dict[str, object]) -> None:
     known = extract_slots(query).known()

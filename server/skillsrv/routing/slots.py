@@ -61,7 +61,8 @@ _MODALITIES: tuple[tuple[str, str], ...] = (
                     r"\beeg\b|\becg\b|signals?\b|accelerometer|sequential data|demand"),
     ("audio", r"\baudio\b|speech|spectrogram|sound|\bvoice\b|music|waveform"),
     ("video", r"\bvideos?\b|\bclips?\b|frames per"),
-    ("image", r"\bimages?\b|\bphotos?\b|\bpictures?\b|\bpics\b|x-?rays?|\bmri\b|\bct scans?\b|"
+    ("image", r"\bimages?\b|\bphotos?\b|\bpictures?\b|\bpics\b|x-?rays?|radiograph|\bmri\b|"
+              r"\bct scans?\b|"
               r"scans\b|pixels?|satellite|camera|vision\b|\bcnn\b|resnet|\bvit\b|"
               r"segmentation mask|medical imaging|microscopy|\bfaces?\b|dermoscop|histolog"),
     ("text", r"\btexts?\b|sentences?|documents?|\btokens?\b|\bnlp\b|language model|tweets?|"
@@ -92,7 +93,7 @@ _TASKS: tuple[tuple[str, str], ...] = (
 _MODALITY_PATTERNS = [(name, _compile(pattern)) for name, pattern in _MODALITIES]
 _TASK_PATTERNS = [(name, _compile(pattern)) for name, pattern in _TASKS]
 
-_UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|samples?|examples?|rows?|records?|"
+_UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|radiographs?|samples?|examples?|rows?|records?|"
                r"sequences?|series|sentences?|documents?|docs|tokens?|graphs?|nodes?|molecules?|"
                r"clips?|videos?|hours?|patients?|users?|transactions?|data ?points?|"
                r"instances?|labels?|labell?ed|observations?|items?|reviews?|texts?|pairs?|"
@@ -163,7 +164,7 @@ def _number(value: str, multiplier: str | None) -> int:
 
 def _unit(word: str) -> str:
     word = word.lower().replace(" ", "")
-    for canonical, pattern in (("images", r"image|photo|picture|scan|x-?ray|frame"),
+    for canonical, pattern in (("images", r"image|photo|picture|scan|x-?ray|radiograph|frame"),
                                ("rows", r"row|record|transaction|customer"),
                                ("tokens", r"token"), ("sequences", r"sequence|series|recording"),
                                ("documents", r"sentence|document|doc|text|review"),
