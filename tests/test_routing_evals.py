@@ -35,9 +35,9 @@ BUNDLED_FRESH, BUNDLED_FRESH2 = (ROOT / "tests" / "evals" / f"bundled-{name}.yam
 # A third round: corpus-fresh3 is never fitted on nor read; bundled-fresh3's misses were read
 # and so were bundled-fresh4's to -fresh7's (dev files now); bundled-fresh8 is the blind one.
 CORPUS_FRESH3 = ROOT / "tests" / "evals" / "corpus-fresh3.yaml"
-BUNDLED_FRESH3, BUNDLED_FRESH4, BUNDLED_FRESH5, BUNDLED_FRESH6, BUNDLED_FRESH7 = (
+BUNDLED_FRESH3, BUNDLED_FRESH4, BUNDLED_FRESH5, BUNDLED_FRESH6, BUNDLED_FRESH7, BUNDLED_FRESH8 = (
     ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
-    for name in ("fresh3", "fresh4", "fresh5", "fresh6", "fresh7"))
+    for name in ("fresh3", "fresh4", "fresh5", "fresh6", "fresh7", "fresh8"))
 
 
 def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> None:
@@ -77,6 +77,7 @@ BUNDLED_FLOORS = [
     (BUNDLED_FRESH5, 0.917, 0.95, 0.88, 0.92),
     (BUNDLED_FRESH6, 0.983, 1.0, 0.94, 0.97),
     (BUNDLED_FRESH7, 0.933, 0.983, 0.9, 0.95),
+    (BUNDLED_FRESH8, 0.867, 0.967, 0.83, 0.93),
 ]
 
 
