@@ -43,8 +43,8 @@ MANY_PACKS = "many packs"
 # pack's eval files, many packs on the corpus's; it prints the cross-validated accuracy.
 WEIGHTS: dict[str, dict[str, float]] = {
     ONE_PACK: {
-        "lexical": 3.168, "rank": -1.02, "router": -0.282, "redirect": -0.4731, "body": 1.447,
-        "pack": 0.3392, "section": 1.803, "question": 1.113, "summary": 0.9798,
+        "lexical": 3.557, "rank": -0.941, "router": -0.3549, "redirect": 0.08831, "body": 1.245,
+        "pack": 0.3062, "section": 2.135, "question": 1.092, "summary": 0.7102,
     },
     MANY_PACKS: {
         "lexical": 2.47, "rank": -0.2333, "router": -2.3, "redirect": -0.7308, "body": 4.308,

@@ -93,8 +93,8 @@ _TASKS: tuple[tuple[str, str], ...] = (
 _MODALITY_PATTERNS = [(name, _compile(pattern)) for name, pattern in _MODALITIES]
 _TASK_PATTERNS = [(name, _compile(pattern)) for name, pattern in _TASKS]
 
-_UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|radiographs?|samples?|examples?|rows?|records?|"
-               r"sequences?|series|sentences?|documents?|docs|tokens?|graphs?|nodes?|molecules?|"
+_UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|radiographs?|samples?|examples?|rows?|"
+               r"records?|sequences?|series|sentences?|documents?|docs|tokens?|graphs?|nodes?|molecules?|"
                r"clips?|videos?|hours?|patients?|users?|transactions?|data ?points?|"
                r"instances?|labels?|labell?ed|observations?|items?|reviews?|texts?|pairs?|"
                r"frames?|recordings?|utterances?|customers?")
