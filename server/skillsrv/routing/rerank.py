@@ -59,7 +59,6 @@ def regime(packs: int) -> str:
 
 
 _QUESTION = re.compile(r"[^.?!]*\?")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +70,12 @@ class Ranked:
 
 
 def question_part(text: str) -> str:
-    """The question a message asks: its last sentence ending in "?", else its last sentence."""
+    """The question a message asks: its last sentence ending in "?", else the whole message (a
+    last sentence such as "lr sweeps haven't helped" is a detail, not the ask)."""
     questions = _QUESTION.findall(text)
     if questions:
         return str(questions[-1])
-    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
-    return sentences[-1] if sentences else text
+    return text
 
 
 def head_of(scores: dict[int, float], depth: int = HEAD) -> list[int]:
