@@ -146,9 +146,8 @@ def _store_cached(fingerprint: str, index: RoutingIndex) -> None:
     if folder is None:
         return
     # Written as it is when no child can do it, body counts and all: a later read is lazy too.
-    state = {name: value for name, value in index.__dict__.items() if name != "catalog"}
-    write_pickle_detached(folder / f"index-{fingerprint}.pickle", state, keep=KEEP_INDEXES,
-                          better=index._stored_state)
+    write_pickle_detached(folder / f"index-{fingerprint}.pickle", index._state(),
+                          keep=KEEP_INDEXES, better=index._stored_state)
 
 
 @contextlib.contextmanager
@@ -549,24 +548,27 @@ class RoutingIndex:
         """
         body = self.postings["body"]
         lists = self._body_lists
+        norms = self._body_norms
+        counts = self._body_counts
         for term in query_terms:
             if term in body or term not in lists:
                 continue
             weight = self.idf[term] / self.max_idf * FIELD_WEIGHTS["body"] * (K1 + 1)
-            norms = self._body_norms
-            counts = self._body_counts
             found: dict[int, float] = {}
             for index in lists[term]:
                 tf = counts[index][term]
                 found[index] = weight * tf / (tf + norms[index])
             body[term] = found
 
+    def _state(self) -> dict[str, object]:
+        """Everything a cache file keeps: the index without its catalog."""
+        return {name: value for name, value in self.__dict__.items() if name != "catalog"}
+
     def _stored_state(self) -> dict[str, object]:
-        """What the cache file keeps: every body posting scored, so an index read from the
-        cache is complete, and no counts."""
+        """The cache file's state once every body posting is scored: complete when read back,
+        and without the counts it was scored from."""
         self._body_postings(self._body_lists)
-        state = {name: value for name, value in self.__dict__.items() if name != "catalog"}
-        return {**state, "_body_counts": [], "_body_norms": [], "_body_lists": {}}
+        return {**self._state(), "_body_counts": [], "_body_norms": [], "_body_lists": {}}
 
     def _score_summaries(self) -> None:
         """A plain BM25 index of each candidate's summary: its description and opening

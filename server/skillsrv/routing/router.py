@@ -176,7 +176,9 @@ class Router:
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
         slots = extract_slots(text)
         rule, coverage = self._matching_rule(query_terms)
-        ranked, decided = self._rank(text, query_terms, rule, coverage)
+        # The read text's terms are the query's unless a correction changed its words.
+        question_terms = self._question_terms(text, query_terms if text == typed else None)
+        ranked, decided = self._rank(text, query_terms, question_terms, rule, coverage)
         warnings = [*_spelling_warnings(corrected),
                     *self._warnings(text, query_terms, slots, ranked)]
         if rule is not None and rule.target_pack is not None and \
@@ -228,7 +230,8 @@ class Router:
         query_terms, _ = self._terms(text)
         scores = self.index.score(query_terms)
         head = head_of(scores)
-        rows = features(self.index, scores, head, query_terms, self._question_terms(text))
+        rows = features(self.index, scores, head, query_terms,
+                        self._question_terms(text, query_terms))
         return [Ranked(i, scores[i], 0.0, 0.0) for i in head], rows
 
     def _terms(self, text: str) -> tuple[frozenset[str], list[Correction]]:
@@ -244,8 +247,13 @@ class Router:
             found.append(term)
         return frozenset(with_bigrams(found)), corrected
 
-    def _question_terms(self, text: str) -> frozenset[str]:
-        return self._terms(question_part(text))[0]
+    def _question_terms(self, text: str, text_terms: frozenset[str] | None) -> frozenset[str]:
+        """The terms of what `text` asks: `text_terms` (the terms of all of `text`, when the
+        caller has them) if that is all of it, as in a message with no question mark."""
+        question = question_part(text)
+        if question == text and text_terms is not None:
+            return text_terms
+        return self._terms(question)[0]
 
     def _matching_rule(self, query_terms: frozenset[str]) -> tuple[RedirectRule | None, float]:
         best: tuple[RedirectRule | None, float] = (None, 0.0)
@@ -262,14 +270,13 @@ class Router:
                 best = (rule, coverage)
         return best
 
-    def _rank(self, text: str, query_terms: frozenset[str], rule: RedirectRule | None,
-              coverage: float) -> tuple[list[Ranked], bool]:
+    def _rank(self, text: str, query_terms: frozenset[str], question_terms: frozenset[str],
+              rule: RedirectRule | None, coverage: float) -> tuple[list[Ranked], bool]:
         """The reranked head, then what explicit rules say: a wrong-route rule's target, or
         the pack's router for a question about what the pack covers, goes first. The flag
         says whether such a rule (rather than the model) chose the first route."""
         scores = self.index.score(query_terms)
-        ranked = rerank(self.index, scores, query_terms, self._question_terms(text),
-                        self.weights)
+        ranked = rerank(self.index, scores, query_terms, question_terms, self.weights)
         target_index: int | None = None
         if rule is not None and ranked:
             target_index = self._rule_target(rule, ranked)

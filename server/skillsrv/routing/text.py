@@ -132,7 +132,8 @@ def stem(word: str) -> str:
     word = SYNONYMS.get(word, word)
     if len(word) <= 3 or word in _CANONICAL:
         return word
-    word = SYNONYMS.get(_american(word), _american(word))
+    word = _american(word)
+    word = SYNONYMS.get(word, word)
     base = word
     if base.endswith("ies") and len(base) > 4:
         base = base[:-3] + "y"
