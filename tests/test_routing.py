@@ -107,6 +107,23 @@ def test_a_query_sharing_only_some_words_of_a_wrong_route_symptom_is_not_overrid
     assert decision.routes[0].sheet == "sequences.md"
 
 
+def test_a_wrong_route_symptom_whose_words_are_scattered_over_a_long_story_does_not_fire(
+        router: Router) -> None:
+    # Every word of "Vision transformer versus ResNet for scans" is here, but in different
+    # sentences about other things: the question is about forecasting sensor readings.
+    story = ("Last year a colleague tried a vision transformer on another team's problem. "
+             "Ours is forecasting: sensor time series from pumps, hourly readings, temporal "
+             "order matters, windows of a week, years of history. Someone suggested reusing "
+             "the ResNet from the scans project. Which sequence model fits?")
+    decision = router.route(story)
+    assert decision.routes[0].sheet == "sequences.md"
+    assert all(e.kind != "wrong-route" for e in decision.routes[0].evidence)
+    # The same words said together are the symptom, and the rule still wins.
+    said = router.route("a vision transformer or a ResNet for these scans, and why?")
+    assert said.routes[0].sheet == "cnn.md"
+    assert said.routes[0].evidence[0].kind == "wrong-route"
+
+
 def test_a_wrong_route_to_a_pack_that_is_not_loaded_is_a_redirect(router: Router) -> None:
     decision = router.route("my loss explodes to NaN after two epochs of training")
     assert decision.decision.value == "redirect"

@@ -87,6 +87,9 @@ CHOICE = re.compile(
     r"(use|pick|choose|train|go with)\b", re.IGNORECASE)
 _MISSING = re.compile(r"\s*(no|missing|without)\b", re.IGNORECASE)  # "No modality given"
 MAX_ROUTES = 5
+# A wrong-route symptom matches only where its words fall within this many query terms per
+# word matched (stopwords do not count).
+RULE_WINDOW = 3
 MAX_QUESTIONS = 5
 
 # Slot order for generic questions: how much each answer changes an architecture choice.
@@ -168,14 +171,15 @@ class Router:
 
     def route(self, query: str) -> RouteDecision:
         typed = self._validated(query)
-        query_terms, corrected = self._terms(typed)
+        sequence, corrected = self._sequence(typed)
+        query_terms = frozenset(with_bigrams(sequence))
         words = _surface_words(typed)  # evidence is shown in the user's own words
         words.update({term: word for word, term, _ in corrected})
         text = _as_read(typed, corrected)  # "5k imges" is read as "5k images" from here on
         # Slots are not added as query terms: "node", "rows" or "signals" in a query about
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
         slots = extract_slots(text)
-        rule, coverage = self._matching_rule(query_terms)
+        rule, coverage = self._matching_rule(query_terms, sequence)
         # The read text's terms are the query's unless a correction changed its words.
         question_terms = self._question_terms(text, query_terms if text == typed else None)
         ranked, decided = self._rank(text, query_terms, question_terms, rule, coverage)
@@ -237,6 +241,11 @@ class Router:
     def _terms(self, text: str) -> tuple[frozenset[str], list[Correction]]:
         """The query's terms with neighbouring pairs, misspelt words read as the packs' terms,
         and the corrections made: (word, term, the English word it was read as, if known)."""
+        found, corrected = self._sequence(text)
+        return frozenset(with_bigrams(found)), corrected
+
+    def _sequence(self, text: str) -> tuple[list[str], list[Correction]]:
+        """The query's terms in order (misspelt words corrected), and the corrections."""
         found: list[str] = []
         corrected: list[Correction] = []
         for word, term in word_terms(text):
@@ -245,7 +254,7 @@ class Router:
                 term, spelled = better
                 corrected.append((word, term, spelled))
             found.append(term)
-        return frozenset(with_bigrams(found)), corrected
+        return found, corrected
 
     def _question_terms(self, text: str, text_terms: frozenset[str] | None) -> frozenset[str]:
         """The terms of what `text` asks: `text_terms` (the terms of all of `text`, when the
@@ -255,10 +264,16 @@ class Router:
             return text_terms
         return self._terms(question)[0]
 
-    def _matching_rule(self, query_terms: frozenset[str]) -> tuple[RedirectRule | None, float]:
+    def _matching_rule(self, query_terms: frozenset[str],
+                       sequence: list[str]) -> tuple[RedirectRule | None, float]:
+        """The wrong-route rule whose symptom the query says best, and how much of it. A
+        symptom is a short phrase: its words must occur close together in the query, not
+        anywhere in a long story ("model" in one sentence and "loaded" in another is not
+        "Model won't load")."""
         best: tuple[RedirectRule | None, float] = (None, 0.0)
         idf = self.index.idf
         short_query = len(query_terms) <= 2
+        positions: dict[str, list[int]] | None = None
         for rule in self.index.rules:
             overlap = rule.symptom_terms & query_terms
             # One shared word is weak evidence, unless both the rule and the query are that short.
@@ -266,8 +281,16 @@ class Router:
                 continue
             total = sum(idf.get(t, 1.0) for t in rule.symptom_terms)
             coverage = sum(idf.get(t, 1.0) for t in overlap) / total * rule.strength
-            if coverage >= self.thresholds.rule_coverage and coverage > best[1]:
-                best = (rule, coverage)
+            if coverage < self.thresholds.rule_coverage or coverage <= best[1]:
+                continue
+            if len(sequence) > RULE_WINDOW * len(overlap):
+                if positions is None:
+                    positions = {}
+                    for place, term in enumerate(sequence):
+                        positions.setdefault(term, []).append(place)
+                if _span(overlap, positions) > RULE_WINDOW * len(overlap):
+                    continue
+            best = (rule, coverage)
         return best
 
     def _rank(self, text: str, query_terms: frozenset[str], question_terms: frozenset[str],
@@ -500,6 +523,25 @@ class Router:
 
 
 Correction = tuple[str, str, str | None]  # (word as typed, term read, English word meant)
+
+
+def _span(wanted: frozenset[str], positions: dict[str, list[int]]) -> int:
+    """The fewest consecutive query terms that hold every term of `wanted` (each has at
+    least one position)."""
+    places = sorted((place, term) for term in wanted for place in positions[term])
+    held: dict[str, int] = {}
+    shortest = len(places) + max(place for place, _ in places) + 1
+    start = 0
+    for place, term in places:
+        held[term] = held.get(term, 0) + 1
+        while len(held) == len(wanted):
+            first, first_term = places[start]
+            shortest = min(shortest, place - first + 1)
+            held[first_term] -= 1
+            if not held[first_term]:
+                del held[first_term]
+            start += 1
+    return shortest
 
 
 def _as_read(text: str, corrected: list[Correction]) -> str:
