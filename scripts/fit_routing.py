@@ -25,10 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "skills"
 BUNDLED_EVALS = [BUNDLED / "neural-architectures" / "evals.yaml",
                  *(ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
-                   for name in ("heldout", "dev", "blind", "fresh3", "fresh4", "fresh5", "fresh6",
-                                "fresh7"))]
+                   for name in ("heldout", "dev", "blind", "final", "fresh", "fresh2", "fresh3",
+                                "fresh4", "fresh5", "fresh6", "fresh7", "fresh8"))]
 CORPUS_EVALS = [ROOT / "tests" / "evals" / f"{name}.yaml" for name in
-                ("corpus", "corpus-heldout", "corpus-test", "corpus-dev", "corpus-blind")]
+                ("corpus", "corpus-heldout", "corpus-test", "corpus-dev", "corpus-blind",
+                 "corpus-final", "corpus-fresh", "corpus-fresh3")]
 
 
 def main() -> None:

@@ -157,13 +157,14 @@ def test_a_vague_query_asks_first_instead_of_guessing(router: Router) -> None:
 
 def test_two_sheets_that_match_equally_well_are_a_clarify_not_a_coin_toss(
         tmp_path: Path) -> None:
+    # Alike in every word and every meaning: the same title and text under two file names.
     twin = ('---\nname: {name}\ndescription: "Use when gradient boosted trees meet missing '
-            'values in tabular churn data"\n---\n# {title}\n\nGradient boosted trees handle '
-            'missing values in tabular churn data natively.\n')
+            'values in tabular churn data"\n---\n# Churn trees\n\nGradient boosted trees '
+            'handle missing values in tabular churn data natively.\n')
     files = {"using-tables/SKILL.md": "---\nname: using-tables\ndescription: \"Use for "
              "tabular data\"\n---\n# Tables\n\n- [left.md](left.md)\n- [right.md](right.md)\n",
-             "using-tables/left.md": twin.format(name="left", title="Left"),
-             "using-tables/right.md": twin.format(name="right", title="Right")}
+             "using-tables/left.md": twin.format(name="left"),
+             "using-tables/right.md": twin.format(name="right")}
     router = Router(load_source(write_tree(tmp_path / "tables", files)))
     decision = router.route("gradient boosted trees with missing values in tabular churn data")
     assert decision.routes[0].score == decision.routes[1].score > 2 * router.thresholds.min_score

@@ -23,6 +23,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from skillsrv.packs import refs as refs_code
 from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle_detached
@@ -39,6 +40,7 @@ from skillsrv.packs.model import (
 )
 from skillsrv.packs.refs import RefContext, find_refs
 from skillsrv.routing import body as body_code
+from skillsrv.routing import semantic
 from skillsrv.routing import text as text_code
 from skillsrv.routing.termcache import BodyProfiles
 from skillsrv.routing.text import term_counts, terms, with_bigrams
@@ -124,7 +126,7 @@ _ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re
 def _fingerprint(catalog: Catalog) -> str:
     """Everything the index depends on: pack metadata, every document's content digest, and
     the code that builds it."""
-    code = source_digest(sys.modules[__name__], body_code, text_code, refs_code)
+    code = source_digest(sys.modules[__name__], body_code, text_code, refs_code, semantic)
     digest = hashlib.sha256(code.encode())
     for pack in catalog.packs:
         digest.update(repr((pack.name, pack.description, pack.keywords)).encode())
@@ -233,6 +235,8 @@ class RoutingIndex:
         self._body_norms: list[float] = []
         self._body_lists: dict[str, list[int]] = {}
         self.summary_postings: dict[str, dict[int, float]] = {}
+        # Embeddings of candidates (routing.semantic), filled as queries reach them.
+        self.meaning_vectors: dict[int, tuple[Any, int]] = {}
         self.idf: dict[str, float] = {}
         self.max_idf = 1.0
         lengths = [n for candidate in self.candidates for n in candidate.section_lengths]
@@ -565,9 +569,12 @@ class RoutingIndex:
         return {name: value for name, value in self.__dict__.items() if name != "catalog"}
 
     def _stored_state(self) -> dict[str, object]:
-        """The cache file's state once every body posting is scored: complete when read back,
-        and without the counts it was scored from."""
+        """The cache file's state once every body posting is scored and every candidate
+        embedded: complete when read back, and without the counts it was scored from."""
         self._body_postings(self._body_lists)
+        # Without the model (or its files) the candidates are embedded as queries need them.
+        with contextlib.suppress(ImportError, OSError, ValueError):
+            semantic.Meaning(self.catalog, self.candidates, self.meaning_vectors).embed_all()
         return {**self._state(), "_body_counts": [], "_body_norms": [], "_body_lists": {}}
 
     def _score_summaries(self) -> None:

@@ -24,12 +24,16 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from skillsrv.routing import semantic
 from skillsrv.routing.index import RoutingIndex
 
 FEATURES = ("lexical", "rank", "router", "redirect", "body", "pack", "section", "question",
-            "summary")
+            "summary", *semantic.FEATURES)
+# The meaning features of a head: one row per candidate (see routing.semantic).
+MeaningOf = Callable[[list[int]], list[list[float]]]
 HEAD = 20  # candidates reranked: the lexical ranking's recall at 20 is ~98% on the evals
 SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: full)
 
@@ -43,12 +47,14 @@ MANY_PACKS = "many packs"
 # pack's eval files, many packs on the corpus's; it prints the cross-validated accuracy.
 WEIGHTS: dict[str, dict[str, float]] = {
     ONE_PACK: {
-        "lexical": 3.557, "rank": -0.941, "router": -0.3549, "redirect": 0.08831, "body": 1.245,
-        "pack": 0.3062, "section": 2.135, "question": 1.092, "summary": 0.7102,
+        "lexical": 2.818, "rank": -0.7541, "router": -0.01832, "redirect": 0.2536,
+        "body": 0.9902, "pack": 0.1553, "section": 1.912, "question": 1.043, "summary": 0.5129,
+        "meaning_summary": 4.009, "meaning_route": 4.867, "meaning_section": 0.8324,
     },
     MANY_PACKS: {
-        "lexical": 2.47, "rank": -0.2333, "router": -2.3, "redirect": -0.7308, "body": 4.308,
-        "pack": 5.573, "section": 3.181, "question": 1.524, "summary": 1.707,
+        "lexical": 1.769, "rank": -0.1187, "router": -2.362, "redirect": -0.08065,
+        "body": 3.896, "pack": 4.737, "section": 2.971, "question": 1.564, "summary": 1.201,
+        "meaning_summary": 2.463, "meaning_route": 1.391, "meaning_section": 7.152,
     },
 }
 
@@ -85,12 +91,15 @@ def head_of(scores: dict[int, float], depth: int = HEAD) -> list[int]:
 
 
 def features(index: RoutingIndex, scores: dict[int, float], head: list[int],
-             query: frozenset[str], question: frozenset[str]) -> list[list[float]]:
+             query: frozenset[str], question: frozenset[str],
+             meaning: MeaningOf | None = None) -> list[list[float]]:
     """One row of FEATURES per head candidate. `scores` are the lexical scores of the whole
     query; `query` and `question` the terms (with neighbouring pairs) of the query and of its
-    question part."""
+    question part; `meaning` the embedding similarities of the head (zeros without)."""
     if not head:
         return []
+    meanings = meaning(head) if meaning is not None else \
+        [[0.0] * len(semantic.FEATURES) for _ in head]
     top = scores[head[0]] or 1.0
     body = index.score_of(query, head, ("body",))
     pack = index.score_of(query, head, ("pack",))
@@ -119,6 +128,7 @@ def features(index: RoutingIndex, scores: dict[int, float], head: list[int],
             sections[position] / best_section,
             asked[position] / best_asked,
             summaries[position] / best_summary,
+            *meanings[position],
         ])
     return rows
 
@@ -149,10 +159,11 @@ def _section_cover(index: RoutingIndex, candidate_index: int,
 
 
 def rerank(index: RoutingIndex, scores: dict[int, float], query: frozenset[str],
-           question: frozenset[str], weights: dict[str, float] | None = None) -> list[Ranked]:
+           question: frozenset[str], weights: dict[str, float] | None = None,
+           meaning: MeaningOf | None = None) -> list[Ranked]:
     """The head of the lexical ranking, best first by the fitted model."""
     head = head_of(scores)
-    rows = features(index, scores, head, query, question)
+    rows = features(index, scores, head, query, question, meaning)
     vector = [(weights or WEIGHTS[MANY_PACKS])[name] for name in FEATURES]
     logits = [sum(w * x for w, x in zip(vector, row, strict=True)) for row in rows]
     if not logits:

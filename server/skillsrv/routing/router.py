@@ -38,6 +38,7 @@ from skillsrv.routing.rerank import (
     MANY_PACKS,
     ONE_PACK,
     WEIGHTS,
+    MeaningOf,
     Ranked,
     features,
     head_of,
@@ -45,6 +46,7 @@ from skillsrv.routing.rerank import (
     regime,
     rerank,
 )
+from skillsrv.routing.semantic import Meaning
 from skillsrv.routing.slots import extract_slots
 from skillsrv.routing.spelling import Speller
 from skillsrv.routing.text import term_set, terms, with_bigrams, word_terms
@@ -68,7 +70,7 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(),
-                      MANY_PACKS: Thresholds(min_score=5.0, min_margin=0.01)}
+                      MANY_PACKS: Thresholds(min_score=4.0, min_margin=0.005)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
@@ -166,6 +168,7 @@ class Router:
         # The reranker's; `skillsrv eval --fit` refits them.
         self.weights = dict(WEIGHTS[self.regime])
         self.speller = Speller(self.index.idf)
+        self.meaning = Meaning(catalog, self.index.candidates, self.index.meaning_vectors)
 
     # -- public ----------------------------------------------------------------------------
 
@@ -235,8 +238,11 @@ class Router:
         scores = self.index.score(query_terms)
         head = head_of(scores)
         rows = features(self.index, scores, head, query_terms,
-                        self._question_terms(text, query_terms))
+                        self._question_terms(text, query_terms), self._meaning_of(text))
         return [Ranked(i, scores[i], 0.0, 0.0) for i in head], rows
+
+    def _meaning_of(self, text: str) -> MeaningOf:
+        return lambda head: self.meaning.features(text, head)
 
     def _terms(self, text: str) -> tuple[frozenset[str], list[Correction]]:
         """The query's terms with neighbouring pairs, misspelt words read as the packs' terms,
@@ -299,7 +305,8 @@ class Router:
         the pack's router for a question about what the pack covers, goes first. The flag
         says whether such a rule (rather than the model) chose the first route."""
         scores = self.index.score(query_terms)
-        ranked = rerank(self.index, scores, query_terms, question_terms, self.weights)
+        ranked = rerank(self.index, scores, query_terms, question_terms, self.weights,
+                        self._meaning_of(text))
         target_index: int | None = None
         if rule is not None and ranked:
             target_index = self._rule_target(rule, ranked)
