@@ -86,3 +86,26 @@ def test_without_the_model_routing_goes_on_by_words_and_says_why_once(
     assert first.routes[0].sheet == "money.md"
     warnings = [r for r in caplog.records if "without embeddings" in r.getMessage()]
     assert len(warnings) == 1 and "wordllama is not installed" in warnings[0].getMessage()
+
+
+def test_an_index_rebuilt_after_an_edit_embeds_only_the_texts_that_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = semantic._Model.get()
+    assert model is not None
+    embedded: list[str] = []
+    real = model.embed
+    monkeypatch.setattr(model, "embed", lambda texts: embedded.extend(texts) or real(texts))
+    # Texts this process has not embedded before (other tests embed PETS as it is).
+    unique = {name: text.replace("Revenue", f"Revenue of {tmp_path.name}")
+              for name, text in PETS.items()}
+    source = write_tree(tmp_path / "topics", unique)
+    query = "quarterly invoices for the vet visits of our kittens"  # both sheets in the head
+    Router(load_source(source)).route(query)
+    assert any("Revenue of" in text for text in embedded)
+    embedded.clear()
+    (source / "using-topics" / "money.md").write_text(
+        "# Quarterly accounts\n\nPayroll, invoices, VAT returns and the balance sheet.\n")
+    rebuilt = Router(load_source(source))
+    assert {route.sheet for route in rebuilt.route(query).routes} >= {"money.md", "pets.md"}
+    documents = [text for text in embedded if text != query]  # the query is embedded each time
+    assert documents and all("Payroll" in text for text in documents)

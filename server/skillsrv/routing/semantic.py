@@ -15,12 +15,14 @@ that most of them never repay.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
 import os
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +123,42 @@ class _Model:
         norms[norms == 0] = 1.0
         return out / norms
 
+    def embed_one(self, text: str) -> Any:
+        """`embed([text])[0]` without the batch machinery (a query is embedded on every call)."""
+        np = self.numpy
+        ids = self.tokenizer.encode(text, add_special_tokens=False).ids
+        if not ids:
+            return np.zeros(self.table.shape[1], dtype=np.float32)
+        vector = self.table.take(ids, axis=0).astype(np.float32).sum(axis=0)
+        norm = float(np.sqrt(vector @ vector))
+        return vector / norm if norm else vector
+
+
+# Texts embedded by this process, by digest: an index rebuilt after an edit (a hot reload)
+# embeds only what changed. Bounded: 512 bytes a text.
+_REMEMBERED: OrderedDict[bytes, Any] = OrderedDict()
+_REMEMBERED_LOCK = threading.Lock()
+MAX_REMEMBERED = 100_000
+
+
+def _embed_remembered(model: _Model, texts: list[str]) -> Any:
+    """Half-precision embeddings of `texts`, reusing those this process made before."""
+    np = model.numpy
+    keys = [hashlib.blake2b(text.encode(), digest_size=16).digest() for text in texts]
+    with _REMEMBERED_LOCK:
+        known = {key: _REMEMBERED[key] for key in keys if key in _REMEMBERED}
+    fresh = {key: text for key, text in zip(keys, texts, strict=True) if key not in known}
+    if fresh:
+        made = model.embed(list(fresh.values())).astype(np.float16)
+        known.update(zip(fresh, made, strict=True))
+    with _REMEMBERED_LOCK:
+        for key in keys:
+            _REMEMBERED[key] = known[key]
+            _REMEMBERED.move_to_end(key)
+        while len(_REMEMBERED) > MAX_REMEMBERED:
+            _REMEMBERED.popitem(last=False)
+    return np.stack([known[key] for key in keys])
+
 
 class Meaning:
     """Per-candidate embeddings for one routing index, computed as candidates are needed and
@@ -159,7 +197,7 @@ class Meaning:
         if model is None:  # every candidate alike: the words decide
             return [[0.0] * len(FEATURES) for _ in head]
         np = model.numpy
-        query = model.embed([text])[0]
+        query = model.embed_one(text)
         matrices: list[Any] = []
         starts: list[int] = []
         lengths: list[int] = []
@@ -199,10 +237,10 @@ class Meaning:
             summary, routes, sections = self._texts(self._candidates[index])
             spans.append((index, len(texts), len(routes), 1 + len(routes) + len(sections)))
             texts.extend((summary, *routes, *sections))
-        vectors = model.embed(texts).astype(model.numpy.float16)
+        vectors = _embed_remembered(model, texts)
         with self._lock:
             for index, start, phrases, count in spans:
-                self._stored[index] = (vectors[start:start + count].copy(), phrases)
+                self._stored[index] = (vectors[start:start + count], phrases)
 
     def _texts(self, candidate: Candidate) -> tuple[str, list[str], list[str]]:
         routes = [item.text for item in candidate.evidence if item.kind in _ROUTING_KINDS]
