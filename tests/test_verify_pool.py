@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from pathlib import Path
 
 import anyio
 import pytest
@@ -19,6 +20,7 @@ from skillsrv.verify import (
     averify_code,
     verify_code,
 )
+from skillsrv.verify.pool import WorkerPool
 
 OPTIONS = VerifyOptions(target="cpu", batch_size=2)
 
@@ -110,3 +112,27 @@ def test_async_callers_get_the_report_and_awaited_progress() -> None:
     report = anyio.run(main)
     assert report.model == "CNN"
     assert seen[0] == "building the model" and seen[-1] == "done"
+
+
+def test_a_worker_that_fails_to_start_is_reported_with_what_it_wrote_to_stderr(
+        tmp_path: Path) -> None:
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'ImportError: torch is broken on this machine' >&2\n"
+                      "exit 3\n")
+    broken.chmod(0o755)
+    pool = WorkerPool(python=str(broken), startup_timeout_s=30)
+    try:
+        with pytest.raises(WorkerCrashed, match=r"exit code 3\); worker stderr: "
+                                                r"ImportError: torch is broken"):
+            pool.submit({"op": "verify", "code": CNN, "options": OPTIONS.model_dump()})
+    finally:
+        pool.close()
+
+
+def test_a_process_running_verification_workers_can_still_fork() -> None:
+    # The routing index forks its cache writer and profiling workers only when this process
+    # has no other thread: a worker's stderr must not need one.
+    from skillsrv.forking import _can_fork
+
+    still_serves()
+    assert _can_fork(), [thread.name for thread in threading.enumerate()]

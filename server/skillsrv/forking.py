@@ -2,7 +2,8 @@
 tokenizing), and detached children that write caches while the parent goes on answering.
 
 They are only safe from a single-threaded process: a server reloading in a background thread
-works sequentially (and mostly from its caches).
+works sequentially (and mostly from its caches). Threads that only block on a pipe nobody
+else reads, and take no lock a child could need, may be declared fork-safe (`fork_safe`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -20,10 +22,22 @@ Result = TypeVar("Result")
 
 
 _detached: list[int] = []  # children still writing
+_fork_safe: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def fork_safe(thread: threading.Thread) -> threading.Thread:
+    """Declare that `thread` does not stop this process from forking: it holds no lock that a
+    forked child's work (pickling, writing a file, tokenizing) could wait for."""
+    _fork_safe.add(thread)
+    return thread
 
 
 def _can_fork() -> bool:
-    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    current = threading.current_thread()
+    return all(thread is current or thread in _fork_safe for thread in threading.enumerate()) \
+        and current is threading.main_thread()
 
 
 def pool_size(jobs: int, minimum: int) -> int:

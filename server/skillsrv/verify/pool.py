@@ -30,6 +30,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from skillsrv.forking import fork_safe
 from skillsrv.verify.errors import VerificationTimeout, WorkerCrashed
 from skillsrv.verify.protocol import LineReader, send
 
@@ -51,8 +52,11 @@ class _Worker:
         self.ready = False
         self.calls = 0
         self.stderr: collections.deque[str] = collections.deque(maxlen=40)
-        self._drain = threading.Thread(target=self._read_stderr, daemon=True,
-                                       name=f"verify-worker-{self.process.pid}-stderr")
+        # Only blocks reading the worker's stderr pipe, which nothing else touches: a process
+        # that verifies can still fork its routing index's cache writer.
+        self._drain = fork_safe(threading.Thread(
+            target=self._read_stderr, daemon=True,
+            name=f"verify-worker-{self.process.pid}-stderr"))
         self._drain.start()
 
     @property
