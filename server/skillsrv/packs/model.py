@@ -164,6 +164,10 @@ class Skill(BaseModel):
     def documents(self) -> list[Document]:
         return [self.document, *self.sheets, *self.orphans]
 
+    def description_of(self, doc: Document) -> str:
+        """What `doc` says it is for: its own description, or the skill's for its SKILL.md."""
+        return doc.description or (self.description if doc is self.document else "")
+
     def find_sheet(self, name: str) -> Document | None:
         for doc in [*self.sheets, *self.orphans]:
             if doc.file_name == name or doc.file_name.removesuffix(".md") == name:

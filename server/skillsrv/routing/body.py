@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from skillsrv.packs.model import Document
 from skillsrv.routing import text
 
 INTRO_PARAGRAPHS = 2
@@ -33,6 +34,11 @@ class BodyProfile:
     # and tokenizing thousands of them is a third of an index build otherwise.
     heading_terms: tuple[tuple[str, ...], ...] = ()
     length: int = 0  # the sum of `counts`, which the index's length normalisation needs
+
+
+def heading_lines(doc: Document) -> list[int]:
+    """The body line (0-based) of each of `doc`'s headings, as `split_sections` takes them."""
+    return [heading.line - doc.body_line for heading in doc.headings]
 
 
 def split_sections(body: str, heading_lines: list[int]) -> list[str]:

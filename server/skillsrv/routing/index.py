@@ -304,7 +304,7 @@ class RoutingIndex:
             title = f"{title} {stem}"
         self._add(candidate, "title", title.replace("-", " "), kind="title",
                   source=_where(pack, doc.path, doc.body_line))
-        description = doc.description or (skill.description if doc is skill.document else "")
+        description = skill.description_of(doc)
         line = 1 if doc.frontmatter_raw else None
         self._add(candidate, "description", description, kind="description",
                   source=_where(pack, doc.path, line))

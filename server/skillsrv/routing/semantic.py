@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from skillsrv.routing import body as body_code
 
 if TYPE_CHECKING:
-    from skillsrv.packs.model import Catalog, Document
+    from skillsrv.packs.model import Catalog, Document, Skill
     from skillsrv.routing.index import Candidate
 
 log = logging.getLogger("skillsrv.routing")
@@ -100,6 +100,8 @@ class _Model:
     def get(cls) -> _Model | None:
         """The model, or None (said once in the log) when it cannot be loaded: routing goes
         on by words alone rather than failing."""
+        if cls._loaded is not None:  # every query asks: no lock once loaded
+            return cls._loaded
         with cls._lock:
             if cls._loaded is None and cls._failure is None:
                 try:
@@ -167,11 +169,9 @@ class Meaning:
     def __init__(self, catalog: Catalog, candidates: list[Candidate],
                  store: dict[int, tuple[Any, int]]) -> None:
         self._candidates = candidates
-        self._documents: dict[tuple[str, str, str | None], Document] = {
-            (pack.name, skill.name, None if doc is skill.document else doc.file_name): doc
+        self._documents: dict[tuple[str, str, str | None], tuple[Skill, Document]] = {
+            (pack.name, skill.name, None if doc is skill.document else doc.file_name): (skill, doc)
             for pack in catalog.packs for skill in pack.skills for doc in skill.documents()}
-        self._skill_descriptions = {(pack.name, skill.name): skill.description
-                                    for pack in catalog.packs for skill in pack.skills}
         # Per candidate: its summary, routing phrases and sections as the rows of one half-
         # precision matrix (half the cache file), and how many routing phrases there are.
         self._stored = store
@@ -244,15 +244,13 @@ class Meaning:
 
     def _texts(self, candidate: Candidate) -> tuple[str, list[str], list[str]]:
         routes = [item.text for item in candidate.evidence if item.kind in _ROUTING_KINDS]
-        doc = self._documents.get(candidate.key)
-        if doc is None:  # a redirect to a pack that is not loaded: what is said about it
+        found = self._documents.get(candidate.key)
+        if found is None:  # a redirect to a pack that is not loaded: what is said about it
             return " ".join(routes)[:SUMMARY_CHARS] or candidate.pack, routes, []
-        description = doc.description or (
-            self._skill_descriptions.get((candidate.pack, candidate.skill), "")
-            if candidate.sheet is None else "")
-        summary = f"{doc.title or ''}. {description} {body_code.intro(doc.body)}"
+        skill, doc = found
+        summary = f"{doc.title or ''}. {skill.description_of(doc)} {body_code.intro(doc.body)}"
         sections = [section[:SECTION_CHARS] for section in body_code.split_sections(
-            doc.body, [heading.line - doc.body_line for heading in doc.headings])
+            doc.body, body_code.heading_lines(doc))
             if len(section.strip()) > MIN_SECTION_CHARS
             and not (candidate.is_router and _ROUTES_ELSEWHERE.search(section))]
         return summary[:SUMMARY_CHARS], routes, sections

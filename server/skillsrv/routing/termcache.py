@@ -79,8 +79,7 @@ Job = tuple[str, list[int], tuple[str, ...]]
 
 
 def _job(doc: Document) -> Job:
-    return (doc.body, [heading.line - doc.body_line for heading in doc.headings],
-            tuple(heading.text for heading in doc.headings))
+    return (doc.body, body.heading_lines(doc), tuple(heading.text for heading in doc.headings))
 
 
 def _profile(doc: Document) -> body.BodyProfile:
