@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,19 @@ BUNDLED = ROOT / "skills"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty cache folder of the test's own (the session's shared one is left alone)."""
+    from skillsrv.packs.cache import cache_dir
+
+    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
+    cache_dir.cache_clear()
+    folder = cache_dir()
+    assert folder is not None
+    yield folder
+    cache_dir.cache_clear()  # before the variable is restored: the next test reads it anew
 
 
 @pytest.fixture

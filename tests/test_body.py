@@ -92,14 +92,11 @@ def test_many_documents_are_profiled_in_worker_processes_with_the_same_result() 
 
 
 def test_a_profile_whose_headings_do_not_match_the_document_is_not_trusted_for_them(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
     """A cached profile made when the parser saw other headings (same content, older parser)
     must not misalign heading evidence or crash the build."""
-    from skillsrv.packs.cache import cache_dir
     from skillsrv.routing import Router, body, termcache
 
-    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
-    cache_dir.cache_clear()
     source = tmp_path / "pack"
     (source / "using-x").mkdir(parents=True)
     (source / "using-x" / "SKILL.md").write_text(
@@ -113,9 +110,6 @@ def test_a_profile_whose_headings_do_not_match_the_document_is_not_trusted_for_t
                                 found.intro, found.heading_terms[:1])
 
     monkeypatch.setattr(termcache, "_profile", stale)
-    try:
-        router = Router(load_source(source))
-        evidence = router.route("warmup schedules").routes[0].evidence
-    finally:
-        cache_dir.cache_clear()
+    router = Router(load_source(source))
+    evidence = router.route("warmup schedules").routes[0].evidence
     assert any(e.kind == "heading" and e.text == "Warmup schedules" for e in evidence)

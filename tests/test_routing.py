@@ -242,40 +242,32 @@ def test_an_unrelated_query_is_not_routed(router: Router) -> None:
 
 
 def test_an_edit_re_tokenizes_only_the_edited_sheet_and_a_corrupt_term_cache_is_ignored(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
     from skillsrv.forking import wait_detached
-    from skillsrv.packs.cache import cache_dir
     from skillsrv.routing import body
 
-    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
-    cache_dir.cache_clear()
     tokenized: list[str] = []
     real = body.profile
     monkeypatch.setattr(body, "profile", lambda text, *headings: tokenized.append(text) or
                         real(text, *headings))
     source = write_tree(tmp_path / "vision", FILES)
-    try:
-        Router(load_source(source))
-        assert len(tokenized) == 3  # the router and both sheets
-        tokenized.clear()
-        (source / "using-vision" / "sequences.md").write_text(
-            "# Sequence models\n\nTemporal convolutions for sensor streams.\n")
-        router = Router(load_source(source))
-        assert len(tokenized) == 1 and "Temporal convolutions" in tokenized[0]
-        assert router.route("temporal convolutions for sensor streams").routes[0].sheet == \
-            "sequences.md"
-        folder = cache_dir()
-        assert folder is not None
-        wait_detached()  # the caches are written by forked children
-        for entry in [*folder.glob("terms-*.pickle"), *folder.glob("index-*.pickle")]:
-            entry.write_bytes(b"not a pickle")
-        tokenized.clear()
-        router = Router(load_source(source))
-        assert len(tokenized) == 3
-        assert router.route("temporal convolutions for sensor streams").routes[0].sheet == \
-            "sequences.md"
-    finally:
-        cache_dir.cache_clear()
+    Router(load_source(source))
+    assert len(tokenized) == 3  # the router and both sheets
+    tokenized.clear()
+    (source / "using-vision" / "sequences.md").write_text(
+        "# Sequence models\n\nTemporal convolutions for sensor streams.\n")
+    router = Router(load_source(source))
+    assert len(tokenized) == 1 and "Temporal convolutions" in tokenized[0]
+    assert router.route("temporal convolutions for sensor streams").routes[0].sheet == \
+        "sequences.md"
+    wait_detached()  # the caches are written by forked children
+    for entry in [*cache_folder.glob("terms-*.pickle"), *cache_folder.glob("index-*.pickle")]:
+        entry.write_bytes(b"not a pickle")
+    tokenized.clear()
+    router = Router(load_source(source))
+    assert len(tokenized) == 3
+    assert router.route("temporal convolutions for sensor streams").routes[0].sheet == \
+        "sequences.md"
 
 
 SEQUENCE_SHEET = """---
@@ -393,39 +385,31 @@ def test_a_bare_overview_question_routes_to_the_only_pack_but_asks_which_of_two(
 
 
 def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
     import os
 
     from skillsrv.forking import wait_detached
-    from skillsrv.packs.cache import cache_dir
     from skillsrv.routing import index
 
-    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
-    cache_dir.cache_clear()
-    try:
-        catalog = load_source(write_tree(tmp_path / "vision", FILES))
-        folder = cache_dir()
-        assert folder is not None
-        for n in range(index.KEEP_INDEXES + 3):
-            stale = folder / f"index-stale{n}.pickle"
-            stale.write_bytes(b"old")
-            os.utime(stale, (1_000_000 + n, 1_000_000 + n))
-        builds: list[int] = []
-        real = index.RoutingIndex._build
-        monkeypatch.setattr(index.RoutingIndex, "_build",
-                            lambda self, c: builds.append(1) or real(self, c))
-        Router(catalog)
-        Router(catalog)
-        assert len(builds) == 1  # the second router read the cached index
-        monkeypatch.setattr(index, "source_digest", lambda *modules: "other code")
-        Router(catalog)
-        assert len(builds) == 2
-        wait_detached()  # a forked child writes the index and prunes old ones
-        remaining = sorted(p.name for p in folder.glob("index-*.pickle"))
-        assert len(remaining) == index.KEEP_INDEXES
-        assert "index-stale0.pickle" not in remaining  # the oldest went first
-    finally:
-        cache_dir.cache_clear()
+    catalog = load_source(write_tree(tmp_path / "vision", FILES))
+    for n in range(index.KEEP_INDEXES + 3):
+        stale = cache_folder / f"index-stale{n}.pickle"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1_000_000 + n, 1_000_000 + n))
+    builds: list[int] = []
+    real = index.RoutingIndex._build
+    monkeypatch.setattr(index.RoutingIndex, "_build",
+                        lambda self, c: builds.append(1) or real(self, c))
+    Router(catalog)
+    Router(catalog)
+    assert len(builds) == 1  # the second router read the cached index
+    monkeypatch.setattr(index, "source_digest", lambda *modules: "other code")
+    Router(catalog)
+    assert len(builds) == 2
+    wait_detached()  # a forked child writes the index and prunes old ones
+    remaining = sorted(p.name for p in cache_folder.glob("index-*.pickle"))
+    assert len(remaining) == index.KEEP_INDEXES
+    assert "index-stale0.pickle" not in remaining  # the oldest went first
 
 def test_an_index_read_from_its_cache_routes_as_the_one_just_built(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

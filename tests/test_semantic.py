@@ -45,30 +45,23 @@ def test_a_query_is_closest_in_meaning_to_the_sheet_about_its_subject(tmp_path: 
 
 
 def test_a_cached_index_brings_every_candidates_embedding_and_routes_the_same(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, cache_folder: Path) -> None:
     from skillsrv.forking import wait_detached
-    from skillsrv.packs.cache import cache_dir, write_pickle
+    from skillsrv.packs.cache import write_pickle
     from skillsrv.routing import index
 
-    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
-    cache_dir.cache_clear()
-    try:
-        catalog = load_source(write_tree(tmp_path / "topics", PETS))
-        built = Router(catalog)
-        assert built.index.meaning_vectors == {}  # embedded as queries reach candidates
-        wait_detached()
-        # What the forked cache writer stores (written here too, in case this process has
-        # threads and could not fork): every candidate embedded.
-        state = built.index._stored_state()
-        folder = cache_dir()
-        assert folder is not None
-        write_pickle(folder / f"index-{index._fingerprint(catalog)}.pickle", state)
-        cached = Router(catalog)
-        assert sorted(cached.index.meaning_vectors) == list(range(len(cached.index.candidates)))
-        query = "how often should a puppy see the vet?"
-        assert cached.route(query) == built.route(query)
-    finally:
-        cache_dir.cache_clear()
+    catalog = load_source(write_tree(tmp_path / "topics", PETS))
+    built = Router(catalog)
+    assert built.index.meaning_vectors == {}  # embedded as queries reach candidates
+    wait_detached()
+    # What the forked cache writer stores (written here too, in case this process has
+    # threads and could not fork): every candidate embedded.
+    state = built.index._stored_state()
+    write_pickle(cache_folder / f"index-{index._fingerprint(catalog)}.pickle", state)
+    cached = Router(catalog)
+    assert sorted(cached.index.meaning_vectors) == list(range(len(cached.index.candidates)))
+    query = "how often should a puppy see the vet?"
+    assert cached.route(query) == built.route(query)
 
 
 def test_without_the_model_routing_goes_on_by_words_and_says_why_once(
