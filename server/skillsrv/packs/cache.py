@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import os
 import pickle
 import tempfile
@@ -44,13 +45,19 @@ def cache_dir() -> Path | None:
     return path
 
 
-def source_digest(*modules: ModuleType) -> str:
+def source_digest(*modules: ModuleType | str) -> str:
     """A digest of these modules' source files: a cache built by other code is stale, and
-    hand-bumped version numbers get forgotten."""
+    hand-bumped version numbers get forgotten. A module may be named rather than imported
+    (found without running it: one that imports numpy need not be loaded to be digested)."""
     digest = hashlib.sha256()
     for module in modules:
+        if isinstance(module, str):
+            spec = importlib.util.find_spec(module)
+            file = spec.origin if spec is not None else None
+        else:
+            file = module.__file__
         with contextlib.suppress(OSError, TypeError):
-            digest.update(Path(module.__file__ or "").read_bytes())
+            digest.update(Path(file or "").read_bytes())
     return digest.hexdigest()[:16]
 
 

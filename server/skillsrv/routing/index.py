@@ -23,7 +23,7 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillsrv.packs import refs as refs_code
 from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle_detached
@@ -44,6 +44,9 @@ from skillsrv.routing import semantic
 from skillsrv.routing import text as text_code
 from skillsrv.routing.termcache import BodyProfiles
 from skillsrv.routing.text import term_counts, terms, with_bigrams
+
+if TYPE_CHECKING:
+    from skillsrv.routing.lookup import Lookup
 
 # Fitted by grid search on the bundled and the corpus evals together (see the notes).
 FIELD_WEIGHTS = {
@@ -126,7 +129,8 @@ _ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re
 def _fingerprint(catalog: Catalog) -> str:
     """Everything the index depends on: pack metadata, every document's content digest, and
     the code that builds it."""
-    code = source_digest(sys.modules[__name__], body_code, text_code, refs_code, semantic)
+    code = source_digest(sys.modules[__name__], body_code, text_code, refs_code, semantic,
+                         "skillsrv.routing.lookup")
     digest = hashlib.sha256(code.encode())
     for pack in catalog.packs:
         digest.update(repr((pack.name, pack.description, pack.keywords)).encode())
@@ -566,7 +570,8 @@ class RoutingIndex:
 
     def _state(self) -> dict[str, object]:
         """Everything a cache file keeps: the index without its catalog."""
-        return {name: value for name, value in self.__dict__.items() if name != "catalog"}
+        return {name: value for name, value in self.__dict__.items()
+                if name not in ("catalog", "_lookup")}
 
     def _stored_state(self) -> dict[str, object]:
         """The cache file's state once every body posting is scored and every candidate
@@ -575,7 +580,10 @@ class RoutingIndex:
         # Without the model (or its files) the candidates are embedded as queries need them.
         with contextlib.suppress(ImportError, OSError, ValueError):
             semantic.Meaning(self.catalog, self.candidates, self.meaning_vectors).embed_all()
-        return {**self._state(), "_body_counts": [], "_body_norms": [], "_body_lists": {}}
+        from skillsrv.routing import lookup
+
+        return {**self._state(), "_body_counts": [], "_body_norms": [], "_body_lists": {},
+                "section_words": lookup.section_index(self.candidates)}
 
     def _score_summaries(self) -> None:
         """A plain BM25 index of each candidate's summary: its description and opening
@@ -606,33 +614,39 @@ class RoutingIndex:
     def index_of(self, key: tuple[str, str, str | None]) -> int | None:
         return self._by_key.get(key)
 
-    def score(self, query_terms: frozenset[str]) -> dict[int, float]:
-        """Each matching candidate's BM25F score for the query."""
+    def score(self, query_terms: frozenset[str]) -> Any:
+        """Each candidate's BM25F score for the query, as an array (0.0: no term matched)."""
         self._body_postings(query_terms)
-        total: dict[int, float] = {}
-        get = total.get
-        for postings in self.postings.values():
-            for term in query_terms:
-                found = postings.get(term)
-                if found:
-                    for index, value in found.items():
-                        total[index] = get(index, 0.0) + value
-        return total
+        return self.lookup().scores(query_terms)
+
+    def section_cover(self, head: list[int], weighted: list[tuple[str, float]]) -> list[float]:
+        """For each head candidate, the weight of the query's words that its best body section
+        holds, with a mild penalty for long sections (see `Lookup.section_cover`)."""
+        return self.lookup().section_cover(head, weighted)
+
+    def lookup(self) -> Lookup:
+        """The array views the per-query sums use, made on first use (never cached to disk:
+        numpy is imported only once a query needs it)."""
+        found: Lookup | None = self.__dict__.get("_lookup")
+        if found is None:
+            from skillsrv.routing.lookup import Lookup
+
+            found = Lookup(self.candidates, self.postings, self.summary_postings,
+                           self.average_section_length, self._body_lists,
+                           self.__dict__.get("section_words"))
+            self._lookup = found
+        return found
 
     def score_of(self, query_terms: frozenset[str], candidates: list[int],
                  groups: tuple[str, ...] | None = None) -> list[float]:
-        """The BM25F scores of a few candidates, from some field groups only: a few lookups
-        per term instead of a walk over every candidate that has it."""
+        """The BM25F scores of a few candidates, from some field groups only."""
         self._body_postings(query_terms)
-        found: list[dict[int, float]] = []
-        for group in groups or tuple(self.postings):
-            postings = self.postings.get(group, {})
-            found.extend(postings[term] for term in query_terms if term in postings)
-        return [sum(entry.get(index, 0.0) for entry in found) for index in candidates]
+        found: list[float] = self.lookup().scores(query_terms, groups)[candidates].tolist()
+        return found
 
-    def summary_score(self, query_terms: frozenset[str]) -> dict[int, float]:
-        totals: dict[int, float] = defaultdict(float)
-        for term in query_terms:
-            for index, value in self.summary_postings.get(term, {}).items():
-                totals[index] += value
-        return totals
+    def summary_score(self, query_terms: frozenset[str], candidates: list[int]) -> list[float]:
+        """The BM25 scores of a few candidates' summaries (see `_score_summaries`)."""
+        from skillsrv.routing.lookup import SUMMARY
+
+        found: list[float] = self.lookup().scores(query_terms, (SUMMARY,))[candidates].tolist()
+        return found

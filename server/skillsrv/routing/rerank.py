@@ -21,11 +21,11 @@ confidence and the basis for abstaining.
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from skillsrv.routing import semantic
 from skillsrv.routing.index import RoutingIndex
@@ -35,7 +35,8 @@ FEATURES = ("lexical", "rank", "router", "redirect", "body", "pack", "section", 
 # The meaning features of a head: one row per candidate (see routing.semantic).
 MeaningOf = Callable[[list[int]], list[list[float]]]
 HEAD = 20  # candidates reranked: the lexical ranking's recall at 20 is ~98% on the evals
-SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: full)
+# Lexical scores: a numpy array of one BM25F score per candidate (0.0: no term matched).
+Scores = Any
 
 # Two regimes, fitted apart because they differ: with one pack loaded (the default: this
 # server's own pack) the pack's share of a score says nothing and a router competes only with
@@ -84,13 +85,16 @@ def question_part(text: str) -> str:
     return text
 
 
-def head_of(scores: dict[int, float], depth: int = HEAD) -> list[int]:
-    """The best `depth` candidates by lexical score (ties broken by candidate order)."""
-    best = heapq.nsmallest(depth, scores.items(), key=lambda item: (-item[1], item[0]))
-    return [index for index, _ in best]
+def head_of(scores: Scores, depth: int = HEAD) -> list[int]:
+    """The best `depth` matched candidates by lexical score (ties broken by candidate order:
+    the sort is stable)."""
+    matched = scores.nonzero()[0]
+    order = (-scores[matched]).argsort(kind="stable")[:depth]
+    head: list[int] = matched[order].tolist()
+    return head
 
 
-def features(index: RoutingIndex, scores: dict[int, float], head: list[int],
+def features(index: RoutingIndex, scores: Scores, head: list[int],
              query: frozenset[str], question: frozenset[str],
              meaning: MeaningOf | None = None) -> list[list[float]]:
     """One row of FEATURES per head candidate. `scores` are the lexical scores of the whole
@@ -100,26 +104,25 @@ def features(index: RoutingIndex, scores: dict[int, float], head: list[int],
         return []
     meanings = meaning(head) if meaning is not None else \
         [[0.0] * len(semantic.FEATURES) for _ in head]
-    top = scores[head[0]] or 1.0
+    lexical: list[float] = scores[head].tolist()
+    top = lexical[0] or 1.0
     body = index.score_of(query, head, ("body",))
     pack = index.score_of(query, head, ("pack",))
     words = [term for term in query if "_" not in term]
-    weighted = [(word, index.idf.get(word, 0.0)) for word in words]
-    sections = [_section_cover(index, i, weighted) for i in head]
+    sections = index.section_cover(head, [(word, index.idf.get(word, 0.0)) for word in words])
     # Most queries are one sentence: then what is asked is the whole query.
-    asked = [scores[i] for i in head] if question == query else index.score_of(question, head)
-    summary_scores = index.summary_score(frozenset(words))
-    summaries = [summary_scores.get(i, 0.0) for i in head]
+    asked = lexical if question == query else index.score_of(question, head)
+    summaries = index.summary_score(frozenset(words), head)
     best_section, best_asked, best_summary = (max(max(v), 1e-9)
                                               for v in (sections, asked, summaries))
     rows = []
     rank = 0
     for position, candidate_index in enumerate(head):
         candidate = index.candidates[candidate_index]
-        if position and scores[candidate_index] < scores[head[position - 1]]:
+        if position and lexical[position] < lexical[position - 1]:
             rank = position  # equal scores share a rank ("1, 2, 2, 4")
         rows.append([
-            scores[candidate_index] / top,
+            lexical[position] / top,
             math.log1p(rank),
             float(candidate.is_router),
             float(candidate.redirect is not None),
@@ -133,32 +136,7 @@ def features(index: RoutingIndex, scores: dict[int, float], head: list[int],
     return rows
 
 
-def _section_cover(index: RoutingIndex, candidate_index: int,
-                   weighted: list[tuple[str, float]]) -> float:
-    """The IDF mass of the query's words that the best section of the body holds, with a
-    mild penalty for long sections."""
-    candidate = index.candidates[candidate_index]
-    masks = candidate.sections
-    if not masks:
-        return 0.0
-    mass: dict[int, float] = {}
-    get = mass.get
-    for word, weight in weighted:
-        mask = masks.get(word)
-        while mask:
-            low = mask & -mask
-            section = low.bit_length() - 1
-            mass[section] = get(section, 0.0) + weight
-            mask ^= low
-    if not mass:
-        return 0.0
-    lengths = candidate.section_lengths
-    average = index.average_section_length
-    return max(value / (1 - SECTION_B + SECTION_B * lengths[section] / average)
-               for section, value in mass.items())
-
-
-def rerank(index: RoutingIndex, scores: dict[int, float], query: frozenset[str],
+def rerank(index: RoutingIndex, scores: Scores, query: frozenset[str],
            question: frozenset[str], weights: dict[str, float] | None = None,
            meaning: MeaningOf | None = None) -> list[Ranked]:
     """The head of the lexical ranking, best first by the fitted model."""
@@ -171,7 +149,8 @@ def rerank(index: RoutingIndex, scores: dict[int, float], query: frozenset[str],
     peak = max(logits)
     exps = [math.exp(logit - peak) for logit in logits]
     total = sum(exps)
-    ranked = [Ranked(i, scores[i], logit, e / total)
-              for i, logit, e in zip(head, logits, exps, strict=True)]
+    ranked = [Ranked(i, lexical, logit, e / total)
+              for i, lexical, logit, e in zip(head, scores[head].tolist(), logits, exps,
+                                              strict=True)]
     # Stable: equal logits keep the lexical order.
     return sorted(ranked, key=lambda r: -r.logit)

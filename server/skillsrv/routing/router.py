@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -136,13 +135,20 @@ GENERIC_QUESTION = {
 }
 
 
+# Unicode's surrogates (Cs) and private-use characters (Co): what undecodable bytes become.
+_NOT_TEXT = re.compile("[\ud800-\udfff\ue000-\uf8ff\U000f0000-\U000ffffd"
+                       "\U00100000-\U0010fffd]")
+# Control characters (Cc) but tab, newline and carriage return.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def check_query(query: object, max_chars: int) -> str:
     if not isinstance(query, str):
         raise QueryError("the query must be text", hint="send the user's words as a string")
-    if any(unicodedata.category(ch) in ("Cs", "Co") or ch == "\x00" for ch in query):
+    if "\x00" in query or _NOT_TEXT.search(query):
         raise QueryError("the query contains non-text characters",
                          hint="send plain text (UTF-8), not binary data")
-    controls = sum(1 for ch in query if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t")
+    controls = len(_CONTROLS.findall(query))
     if controls > max(3, len(query) // 20):
         raise QueryError("the query contains non-text characters",
                          hint="send plain text (UTF-8), not binary data")
@@ -239,7 +245,8 @@ class Router:
         head = head_of(scores)
         rows = features(self.index, scores, head, query_terms,
                         self._question_terms(text, query_terms), self._meaning_of(text))
-        return [Ranked(i, scores[i], 0.0, 0.0) for i in head], rows
+        return [Ranked(i, lexical, 0.0, 0.0)
+                for i, lexical in zip(head, scores[head].tolist(), strict=True)], rows
 
     def _meaning_of(self, text: str) -> MeaningOf:
         return lambda head: self.meaning.features(text, head)
@@ -418,10 +425,14 @@ class Router:
         idf = self.index.idf
         scored = []
         for item in candidate.evidence:
+            if item.terms.isdisjoint(query_terms):  # most items: no new set for them
+                continue
             overlap = item.terms & query_terms
-            if overlap:
-                weight = sum(idf.get(t, 0.0) for t in overlap) * (len(overlap) / len(item.terms))
-                scored.append((weight, item))
+            # fsum: the same weight whatever order the set yields its terms in (it varies by
+            # process), so items that tie stay in document order.
+            weight = math.fsum(idf.get(t, 0.0) for t in overlap) * (len(overlap) /
+                                                                   len(item.terms))
+            scored.append((weight, item))
         scored.sort(key=lambda pair: -pair[0])
         seen: set[str] = set()
         evidence = []

@@ -1,0 +1,152 @@
+"""The per-query hot loops of routing, over numpy arrays instead of Python dicts.
+
+A query's lexical score sums a few dozen postings lists over 600 candidates, and the reranker
+asks how much of the query each head candidate's best body section holds. Walking dicts and
+bitmasks in Python for both was half of a route's time. Here each term's postings (all field
+groups merged) and each word's body sections (over every candidate) become arrays the first
+time a query uses them, so a query's sums are one `bincount` each.
+
+The arrays are derived from the index. Only the sections of every word are also written to
+the index's cache file (`section_index`): decoding them from bitmasks word by word is most of
+what a fresh index's first queries cost. Memos hold only terms the index has, so they are
+bounded by its vocabulary, whatever the queries.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from skillsrv.routing.index import Candidate
+
+Postings = dict[str, dict[str, dict[int, float]]]  # field group -> term -> candidate -> value
+_NONE = (np.zeros(0, dtype=np.intp), np.zeros(0))
+SUMMARY = "summary"  # the field group of the summaries' BM25 index
+SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: full)
+
+
+class Lookup:
+    """Array views of one routing index's postings and section masks, made term by term."""
+
+    def __init__(self, candidates: list[Candidate], postings: Postings,
+                 summary_postings: dict[str, dict[int, float]], average_section_length: float,
+                 body_lists: dict[str, list[int]], sections: SectionIndex | None) -> None:
+        self._groups = tuple(postings)
+        self._postings = {**postings, SUMMARY: summary_postings}
+        self._candidates = candidates
+        self._size = len(candidates)
+        self._terms: dict[tuple[tuple[str, ...], str], tuple[Any, Any]] = {}
+        self._words: dict[str, Any] = {}
+        self._body_lists = body_lists
+        self._section_index = sections
+        self._lock = threading.Lock()
+        counts = [len(candidate.section_lengths) for candidate in candidates]
+        self._starts = np.concatenate([[0], np.cumsum(counts, dtype=np.intp)])
+        lengths = np.fromiter((n for candidate in candidates for n in candidate.section_lengths),
+                              dtype=np.float64, count=int(self._starts[-1]))
+        # A section's coverage is divided by this: a mild penalty for long sections.
+        self._section_norms = 1 - SECTION_B + SECTION_B * lengths / average_section_length
+
+    def scores(self, query_terms: frozenset[str], groups: tuple[str, ...] | None = None) -> Any:
+        """Each candidate's summed postings for the terms, from some field groups (default:
+        all; `SUMMARY`: the summaries' own index). 0.0 where no term matches; postings are
+        positive, so a candidate matched exactly when its score is above 0. The body postings
+        of the terms must have been scored."""
+        groups = groups or self._groups
+        parts = [self._term(groups, term) for term in query_terms]
+        if not parts:
+            return np.zeros(self._size)
+        ids = np.concatenate([found[0] for found in parts])
+        values = np.concatenate([found[1] for found in parts])
+        return np.bincount(ids, weights=values, minlength=self._size)
+
+    def section_cover(self, head: list[int], weighted: list[tuple[str, float]]) -> list[float]:
+        """For each head candidate, the weight of the words its best body section holds,
+        divided by that section's length penalty (0.0 without sections or words)."""
+        found = [(self._sections(word), weight) for word, weight in weighted]
+        found = [(sections, weight) for sections, weight in found if len(sections)]
+        if not found:
+            return [0.0] * len(head)
+        ids = np.concatenate([sections for sections, _ in found])
+        weights = np.repeat([weight for _, weight in found], [len(s) for s, _ in found])
+        mass = np.bincount(ids, weights=weights, minlength=len(self._section_norms))
+        covered = mass / self._section_norms
+        starts = self._starts
+        return [float(covered[starts[i]:starts[i + 1]].max()) if starts[i + 1] > starts[i]
+                else 0.0 for i in head]
+
+    def _term(self, groups: tuple[str, ...], term: str) -> tuple[Any, Any]:
+        found = self._terms.get((groups, term))
+        if found is None:
+            lists = [postings[term] for postings in map(self._postings.__getitem__, groups)
+                     if term in postings]
+            if not lists:  # most of a query's word pairs
+                return _NONE
+            found = (np.fromiter((i for entries in lists for i in entries), dtype=np.intp),
+                     np.fromiter((v for entries in lists for v in entries.values()),
+                                 dtype=np.float64))
+            with self._lock:
+                self._terms[groups, term] = found
+        return found
+
+    def _sections(self, word: str) -> Any:
+        """The global numbers (candidate's first section + position) of every body section
+        that holds `word`: from the section index a cached index brings, else decoded from the
+        masks of the candidates whose body has the word."""
+        if self._section_index is not None:
+            ids, spans = self._section_index
+            span = spans.get(word)
+            return ids[span[0]:span[1]] if span else _NONE[0]
+        found = self._words.get(word)
+        if found is None:
+            candidates = self._candidates
+            starts = self._starts
+            parts = []
+            for index in self._body_lists.get(word, ()):
+                mask = candidates[index].sections.get(word)
+                if mask:
+                    parts.append(starts[index] + _bits(mask))
+            if not parts:
+                return _NONE[0]
+            found = np.concatenate(parts)
+            with self._lock:
+                self._words[word] = found
+        return found
+
+
+# Every body section that holds each word, for the index's cache file: the global section
+# numbers of all words in one array, and each word's span of it. (Decoding the candidates'
+# masks word by word is most of a fresh index's first queries.)
+SectionIndex = tuple[Any, dict[str, tuple[int, int]]]
+
+
+def section_index(candidates: list[Candidate]) -> SectionIndex:
+    by_word: dict[str, list[int]] = {}
+    start = 0
+    for candidate in candidates:
+        for word, mask in candidate.sections.items():
+            found = by_word.get(word)
+            if found is None:
+                found = by_word[word] = []
+            while mask:
+                low = mask & -mask
+                found.append(start + low.bit_length() - 1)
+                mask ^= low
+        start += len(candidate.section_lengths)
+    spans: dict[str, tuple[int, int]] = {}
+    flat: list[int] = []
+    for word, found in by_word.items():
+        spans[word] = (len(flat), len(flat) + len(found))
+        flat.extend(found)
+    return np.array(flat, dtype=np.int32), spans
+
+
+def _bits(mask: int) -> Any:
+    """The positions of the bits set in `mask`, ascending."""
+    if mask & (mask - 1) == 0:  # one section: most words in most documents
+        return np.array([mask.bit_length() - 1], dtype=np.intp)
+    packed = np.frombuffer(mask.to_bytes((mask.bit_length() + 7) // 8, "little"), np.uint8)
+    return np.flatnonzero(np.unpackbits(packed, bitorder="little"))
