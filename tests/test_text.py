@@ -63,3 +63,29 @@ def test_a_named_norm_keeps_its_name_beside_the_family() -> None:
 def test_practitioners_shorthand_meets_the_words_packs_spell_out(short: str,
                                                                 spelt_out: str) -> None:
     assert set(terms(short)) & set(terms(spelt_out)) - {"resnet", "exampl"}
+
+
+def test_a_phrase_is_looked_for_only_where_all_its_literal_words_are() -> None:
+    from skillsrv.routing.text import _required_words
+
+    assert _required_words(r"x[\s-]+rays?") == ("x", "ray")
+    assert _required_words(r"fine[\s-]+tun(e|ed|ing)") == ("fine", "tun")
+    assert _required_words(r"graph[\s-]+neural[\s-]+net(work)?s?") == ("graph", "neural", "net")
+    assert _required_words(r"se(?<=\bse)[\s-]+(?:blocks?|modules?)\b") == ("se",)
+
+
+def test_a_bodys_sections_read_as_each_section_would_alone() -> None:
+    """Phrases are found per section, but looked for only in documents that hold them: a
+    phrase split over two sections ("time" / "series") counts in neither."""
+    from skillsrv.routing import body, text
+
+    doc = ("# Fine-tuning\nWe fine-tune on x rays, then fine tuned again, for a long time\n"
+           "## Series of losses\nA data loader, OOM twice.\n"
+           "## Layer norm\nLayer-normalization and RMSNorm; out of memory.\n")
+    cuts = [0, 2, 4]
+    lower = doc.lower().replace("'", "")
+    sections = body.split_sections(lower, cuts)
+    expected = [text.term_sequence(section) for section in body.split_sections(doc, cuts)]
+    assert text.section_sequences(sections, lower) == expected
+    assert "timeseries" not in {term for seq, found in expected for term in (*seq, *found)}
+    assert expected[0][1].count("finetun") == 3 and "image" in expected[0][1]

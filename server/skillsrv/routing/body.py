@@ -87,8 +87,10 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
     pairs: Counter[tuple[str, str]] = Counter()
     masks: dict[str, int] = {}
     lengths = []
-    for number, section in enumerate(split_sections(body, heading_lines)):
-        sequence, phrase_terms = text.term_sequence(section)
+    # Lowering keeps every line, so the lowered body's sections are the lowered sections.
+    lower = body.lower().replace("'", "")
+    sequences = text.section_sequences(split_sections(lower, heading_lines), lower)
+    for number, (sequence, phrase_terms) in enumerate(sequences):
         counts.update(sequence)
         counts.update(phrase_terms)
         pairs.update(itertools.pairwise(sequence))

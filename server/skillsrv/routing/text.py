@@ -100,10 +100,24 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"oom\b(?<=\boom)", " outofmemory memory "),
     ))
 
-# The literal each phrase starts with: `in` finds it ten times faster than the pattern's scan,
-# and most long texts have only a few of the phrases.
-_PHRASE_STARTS = tuple(re.match(r"[a-z]+", pattern.pattern).group(0)  # type: ignore[union-attr]
-                       for pattern, _ in PHRASES)
+
+
+def _required_words(pattern: str) -> tuple[str, ...]:
+    """The literal letter runs every match of `pattern` contains: what is left once groups,
+    classes, escapes and optional letters are taken out ("x[\\s-]+rays?" -> "x", "ray")."""
+    while True:
+        inner = re.sub(r"\([^()]*\)", " ", pattern)
+        if inner == pattern:
+            break
+        pattern = inner
+    for optional in (r"\[[^\]]*\]", r"\\.", r"[a-z][?*]"):
+        pattern = re.sub(optional, " ", pattern)
+    return tuple(re.findall(r"[a-z]+", pattern))
+
+
+# The literals each phrase needs: `in` finds them ten times faster than the pattern's scan, and
+# most long texts have only a few of the phrases.
+_PHRASE_WORDS = tuple(_required_words(pattern.pattern) for pattern, _ in PHRASES)
 _CANONICAL = frozenset(SYNONYMS.values())
 _VOWELS = frozenset("aeiouy")
 # British spellings meet American ones before stemming: optimise/optimize, analyse/analyze,
@@ -163,7 +177,7 @@ def stem(word: str) -> str:
 
 def normalize(text: str) -> str:
     text = text.lower().replace("’", "'").replace("'", "")
-    for pattern, replacement in PHRASES:
+    for pattern, replacement in PHRASES:  # short texts: the scans cost less than a test
         text = pattern.sub(replacement, text)
     return text
 
@@ -189,11 +203,23 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _SPACES = bytes(byte if chr(byte) in _WORD_CHARS else 32 for byte in range(256))
 
 
-@lru_cache(maxsize=262144)
-def _term_of(word: str) -> str | None:
-    if word in STOPWORDS or len(word) < 2 or word.isdigit():
-        return None
-    return stem(word)
+class _Terms(dict[str, str]):
+    """Each word's term ("" for a word that has none), computed on first sight: looking a word
+    up with `map(terms.__getitem__, words)` stays in C for every word seen before, several
+    times faster than a call per word through `lru_cache`."""
+
+    LIMIT = 262_144  # distinct words kept; past it the table starts afresh (code blocks
+    # bring endless one-off tokens)
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        term = "" if word in STOPWORDS or len(word) < 2 or word.isdigit() else stem(word)
+        self[word] = term
+        return term
+
+
+_TERMS = _Terms()
 
 
 def _words(lower: str) -> list[str]:
@@ -219,14 +245,42 @@ def term_sequence(text: str) -> tuple[list[str], list[str]]:
     """The terms of a long text in order, and the terms its multi-word phrases add, fast: each
     distinct word is stemmed once (cached); phrases are found in one pass per phrase."""
     lower = text.lower().replace("'", "")
-    sequence = list(filter(None, map(_term_of, _words(lower))))
-    phrase_terms: list[str] = []
-    for start, (pattern, replacement) in zip(_PHRASE_STARTS, PHRASES, strict=True):
-        # One pattern at a time keeps the literal-prefix scan, and only where it can match.
-        found = len(pattern.findall(lower)) if start in lower else 0
+    return _sequence_of(lower), _phrase_terms(lower, phrases_in(lower))
+
+
+def _sequence_of(lower: str) -> list[str]:
+    return list(filter(None, map(_TERMS.__getitem__, _words(lower))))
+
+
+Phrases = tuple[tuple[re.Pattern[str], str], ...]
+
+
+def _phrase_terms(lower: str, phrases: Phrases) -> list[str]:
+    """The terms the multi-word phrases found in `lower` add, one set per occurrence."""
+    found_terms: list[str] = []
+    for pattern, replacement in phrases:
+        found = len(pattern.findall(lower))
         if found:
-            phrase_terms.extend(stem(term) for term in replacement.split() for _ in range(found))
-    return sequence, phrase_terms
+            found_terms.extend(stem(term) for term in replacement.split() for _ in range(found))
+    return found_terms
+
+
+def phrases_in(lower: str) -> Phrases:
+    """The phrases that can match somewhere in `lower` (a whole lowered document): its
+    sections need look for those only. (One pattern at a time keeps the literal-prefix scan;
+    the literal test first is ten times faster still.)"""
+    return tuple(phrase for words, phrase in zip(_PHRASE_WORDS, PHRASES, strict=True)
+                 if all(map(lower.__contains__, words)) and phrase[0].search(lower))
+
+
+def section_sequences(lower_sections: list[str], lower_whole: str) -> list[tuple[list[str],
+                                                                                list[str]]]:
+    """`term_sequence` of each section of one document, given lowered (and apostrophe-free)
+    sections and the whole lowered document: phrases are looked for only in the sections of
+    a document that has them somewhere."""
+    phrases = phrases_in(lower_whole)
+    return [(_sequence_of(lower), _phrase_terms(lower, phrases) if phrases else [])
+            for lower in lower_sections]
 
 
 def term_counts(text: str) -> Counter[str]:
