@@ -56,7 +56,9 @@ class Lookup:
         positive, so a candidate matched exactly when its score is above 0. The body postings
         of the terms must have been scored."""
         groups = groups or self._groups
-        parts = [self._term(groups, term) for term in query_terms]
+        # In sorted order: the same sums, to the last bit, whatever order the set yields its
+        # terms in (it varies from process to process with the string hash seed).
+        parts = [self._term(groups, term) for term in sorted(query_terms)]
         if not parts:
             return np.zeros(self._size)
         ids = np.concatenate([found[0] for found in parts])

@@ -108,7 +108,7 @@ def features(index: RoutingIndex, scores: Scores, head: list[int],
     top = lexical[0] or 1.0
     body = index.score_of(query, head, ("body",))
     pack = index.score_of(query, head, ("pack",))
-    words = [term for term in query if "_" not in term]
+    words = sorted(term for term in query if "_" not in term)  # sorted: sums to the bit
     sections = index.section_cover(head, [(word, index.idf.get(word, 0.0)) for word in words])
     # Most queries are one sentence: then what is asked is the whole query.
     asked = lexical if question == query else index.score_of(question, head)

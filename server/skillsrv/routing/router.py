@@ -180,17 +180,13 @@ class Router:
 
     def route(self, query: str) -> RouteDecision:
         typed = self._validated(query)
-        sequence, corrected = self._sequence(typed)
-        query_terms = frozenset(with_bigrams(sequence))
+        sequence, corrected, text, query_terms, question_terms = self._read(typed)
         words = _surface_words(typed)  # evidence is shown in the user's own words
         words.update({term: word for word, term, _ in corrected})
-        text = _as_read(typed, corrected)  # "5k imges" is read as "5k images" from here on
         # Slots are not added as query terms: "node", "rows" or "signals" in a query about
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
         slots = extract_slots(text)
         rule, coverage = self._matching_rule(query_terms, sequence)
-        # The read text's terms are the query's unless a correction changed its words.
-        question_terms = self._question_terms(text, query_terms if text == typed else None)
         ranked, decided = self._rank(text, query_terms, question_terms, rule, coverage)
         warnings = [*_spelling_warnings(corrected),
                     *self._warnings(text, query_terms, slots, ranked)]
@@ -238,18 +234,31 @@ class Router:
                              hint="add a pack source in manifest.yaml or with --pack-path")
         return text
 
-    def head(self, text: str) -> tuple[list[Ranked], list[list[float]]]:
-        """The lexical head and its feature rows, in lexical order (for fitting)."""
-        query_terms, _ = self._terms(text)
+    def head(self, query: str) -> tuple[list[Ranked], list[list[float]]]:
+        """The lexical head and its feature rows, in lexical order (for fitting): the query
+        read as `route` reads it."""
+        _, _, text, query_terms, question_terms = self._read(query)
         scores = self.index.score(query_terms)
         head = head_of(scores)
-        rows = features(self.index, scores, head, query_terms,
-                        self._question_terms(text, query_terms), self._meaning_of(text))
+        rows = features(self.index, scores, head, query_terms, question_terms,
+                        self._meaning_of(text))
         return [Ranked(i, lexical, 0.0, 0.0)
                 for i, lexical in zip(head, scores[head].tolist(), strict=True)], rows
 
     def _meaning_of(self, text: str) -> MeaningOf:
         return lambda head: self.meaning.features(text, head)
+
+    def _read(self, typed: str) -> tuple[list[str], list[Correction], str, frozenset[str],
+                                        frozenset[str]]:
+        """How a query is read: its terms in order and the spelling corrections made, the
+        text with misspelt words replaced ("5k imges" is read as "5k images" from here on),
+        its terms with neighbouring pairs, and the terms of its question part."""
+        sequence, corrected = self._sequence(typed)
+        query_terms = frozenset(with_bigrams(sequence))
+        text = _as_read(typed, corrected)
+        # The read text's terms are the query's unless a correction changed its words.
+        question_terms = self._question_terms(text, query_terms if text == typed else None)
+        return sequence, corrected, text, query_terms, question_terms
 
     def _terms(self, text: str) -> tuple[frozenset[str], list[Correction]]:
         """The query's terms with neighbouring pairs, misspelt words read as the packs' terms,
@@ -292,8 +301,9 @@ class Router:
             # One shared word is weak evidence, unless both the rule and the query are that short.
             if len(overlap) < 2 and not (short_query and len(rule.symptom_terms) == 1 and overlap):
                 continue
-            total = sum(idf.get(t, 1.0) for t in rule.symptom_terms)
-            coverage = sum(idf.get(t, 1.0) for t in overlap) / total * rule.strength
+            # fsum: equal coverages stay equal whatever order the sets yield their terms in.
+            total = math.fsum(idf.get(t, 1.0) for t in rule.symptom_terms)
+            coverage = math.fsum(idf.get(t, 1.0) for t in overlap) / total * rule.strength
             if coverage < self.thresholds.rule_coverage or coverage <= best[1]:
                 continue
             if len(sequence) > RULE_WINDOW * len(overlap):
