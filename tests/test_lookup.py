@@ -145,3 +145,18 @@ def test_scores_and_features_are_the_same_to_the_bit_whatever_the_hash_seed() ->
                               env={**os.environ, "PYTHONHASHSEED": seed})
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+def test_the_memos_start_afresh_past_their_bound_and_the_sums_stay_right(
+        router: Router, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillsrv.routing import lookup as lookup_code
+
+    monkeypatch.setattr(lookup_code, "MAX_MEMO", 3)
+    index = router.index
+    fresh = Lookup(index.candidates, index.postings, index.summary_postings,
+                   index.average_section_length, {}, section_index(index.candidates))
+    for query in QUERIES:
+        terms, _ = router._terms(query)
+        index.score(terms)  # the body postings the sums need
+        assert np.array_equal(fresh.scores(terms), index.score(terms))
+        assert len(fresh._terms) <= 3

@@ -9,7 +9,8 @@ time a query uses them, so a query's sums are one `bincount` each.
 The arrays are derived from the index. Only the sections of every word are also written to
 the index's cache file (`section_index`): decoding them from bitmasks word by word is most of
 what a fresh index's first queries cost. Memos hold only terms the index has, so they are
-bounded by its vocabulary, whatever the queries.
+bounded by its vocabulary, and start afresh past `MAX_MEMO` entries (a long-lived server
+need not hold arrays for every term it was ever asked about).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 Postings = dict[str, dict[str, dict[int, float]]]  # field group -> term -> candidate -> value
 _NONE = (np.zeros(0, dtype=np.intp), np.zeros(0))
 SUMMARY = "summary"  # the field group of the summaries' BM25 index
+MAX_MEMO = 100_000  # arrays kept per memo (a few hundred bytes each)
 SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: full)
 
 
@@ -91,6 +93,8 @@ class Lookup:
                      np.fromiter((v for entries in lists for v in entries.values()),
                                  dtype=np.float64))
             with self._lock:
+                if len(self._terms) >= MAX_MEMO:
+                    self._terms.clear()
                 self._terms[groups, term] = found
         return found
 
@@ -115,6 +119,8 @@ class Lookup:
                 return _NONE[0]
             found = np.concatenate(parts)
             with self._lock:
+                if len(self._words) >= MAX_MEMO:
+                    self._words.clear()
                 self._words[word] = found
         return found
 
