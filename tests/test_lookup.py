@@ -90,9 +90,9 @@ def test_section_cover_is_the_same_from_masks_and_from_the_section_index(
     assert any(expected)
     body_lists = {word: [i for i, c in enumerate(index.candidates) if word in c.sections]
                   for word, _ in weighted}
-    from_masks = Lookup(index.candidates, index.postings, index.summary_postings,
+    from_masks = Lookup(index.candidates, index.postings, tuple(index.postings),
                         index.average_section_length, body_lists, None)
-    from_index = Lookup(index.candidates, index.postings, index.summary_postings,
+    from_index = Lookup(index.candidates, index.postings, tuple(index.postings),
                         index.average_section_length, {}, section_index(index.candidates))
     for lookup in (from_masks, from_index):
         assert lookup.section_cover(everyone, weighted) == pytest.approx(expected, rel=1e-12)
@@ -153,7 +153,7 @@ def test_the_memos_start_afresh_past_their_bound_and_the_sums_stay_right(
 
     monkeypatch.setattr(lookup_code, "MAX_MEMO", 3)
     index = router.index
-    fresh = Lookup(index.candidates, index.postings, index.summary_postings,
+    fresh = Lookup(index.candidates, index.postings, tuple(index.postings),
                    index.average_section_length, {}, section_index(index.candidates))
     for query in QUERIES:
         terms, _ = router._terms(query)

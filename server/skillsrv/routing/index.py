@@ -60,6 +60,7 @@ FIELD_WEIGHTS = {
 }
 K1 = 1.2
 B = 0.75
+SUMMARY = "summary"  # the summaries' own BM25 index, as a field group of the lookups
 # Which postings map each field's scores go to (everything not named here: "meta").
 FIELD_GROUP = {"body": "body", "pack": "pack"}
 KEEP_INDEXES = 8  # cached index files (one per catalog and code version) kept on disk
@@ -625,15 +626,15 @@ class RoutingIndex:
         return self.lookup().section_cover(head, weighted)
 
     def lookup(self) -> Lookup:
-        """The array views the per-query sums use, made on first use (never cached to disk:
-        numpy is imported only once a query needs it)."""
+        """The array views the per-query sums use, made on first use (not written to the
+        cache file, and numpy is imported only once a query needs it)."""
         found: Lookup | None = self.__dict__.get("_lookup")
         if found is None:
             from skillsrv.routing.lookup import Lookup
 
-            found = Lookup(self.candidates, self.postings, self.summary_postings,
-                           self.average_section_length, self._body_lists,
-                           self.__dict__.get("section_words"))
+            found = Lookup(self.candidates, {**self.postings, SUMMARY: self.summary_postings},
+                           tuple(self.postings), self.average_section_length,
+                           self._body_lists, self.__dict__.get("section_words"))
             self._lookup = found
         return found
 
@@ -646,7 +647,5 @@ class RoutingIndex:
 
     def summary_score(self, query_terms: frozenset[str], candidates: list[int]) -> list[float]:
         """The BM25 scores of a few candidates' summaries (see `_score_summaries`)."""
-        from skillsrv.routing.lookup import SUMMARY
-
         found: list[float] = self.lookup().scores(query_terms, (SUMMARY,))[candidates].tolist()
         return found

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 Postings = dict[str, dict[str, dict[int, float]]]  # field group -> term -> candidate -> value
 _NONE = (np.zeros(0, dtype=np.intp), np.zeros(0))
-SUMMARY = "summary"  # the field group of the summaries' BM25 index
 MAX_MEMO = 100_000  # arrays kept per memo (a few hundred bytes each)
 SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: full)
 
@@ -33,11 +32,11 @@ SECTION_B = 0.3  # length normalisation of a section's coverage (0: none, 1: ful
 class Lookup:
     """Array views of one routing index's postings and section masks, made term by term."""
 
-    def __init__(self, candidates: list[Candidate], postings: Postings,
-                 summary_postings: dict[str, dict[int, float]], average_section_length: float,
-                 body_lists: dict[str, list[int]], sections: SectionIndex | None) -> None:
-        self._groups = tuple(postings)
-        self._postings = {**postings, SUMMARY: summary_postings}
+    def __init__(self, candidates: list[Candidate], postings: Postings, groups: tuple[str, ...],
+                 average_section_length: float, body_lists: dict[str, list[int]],
+                 sections: SectionIndex | None) -> None:
+        self._groups = groups  # what a score sums by default
+        self._postings = postings
         self._candidates = candidates
         self._size = len(candidates)
         self._terms: dict[tuple[tuple[str, ...], str], tuple[Any, Any]] = {}
@@ -54,7 +53,7 @@ class Lookup:
 
     def scores(self, query_terms: frozenset[str], groups: tuple[str, ...] | None = None) -> Any:
         """Each candidate's summed postings for the terms, from some field groups (default:
-        all; `SUMMARY`: the summaries' own index). 0.0 where no term matches; postings are
+        those the lookup was made with). 0.0 where no term matches; postings are
         positive, so a candidate matched exactly when its score is above 0. The body postings
         of the terms must have been scored."""
         groups = groups or self._groups
