@@ -15,6 +15,7 @@ need not hold arrays for every term it was ever asked about).
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +46,10 @@ class Lookup:
         self._section_index = sections
         self._lock = threading.Lock()
         counts = [len(candidate.section_lengths) for candidate in candidates]
-        self._starts = np.concatenate([[0], np.cumsum(counts, dtype=np.intp)])
+        # Each candidate's first section in the numbering of all sections (and the total).
+        self._section_starts: list[int] = [0, *itertools.accumulate(counts)]
         lengths = np.fromiter((n for candidate in candidates for n in candidate.section_lengths),
-                              dtype=np.float64, count=int(self._starts[-1]))
+                              dtype=np.float64, count=self._section_starts[-1])
         # A section's coverage is divided by this: a mild penalty for long sections.
         self._section_norms = 1 - SECTION_B + SECTION_B * lengths / average_section_length
 
@@ -77,7 +79,7 @@ class Lookup:
         weights = np.repeat([weight for _, weight in found], [len(s) for s, _ in found])
         mass = np.bincount(ids, weights=weights, minlength=len(self._section_norms))
         covered = mass / self._section_norms
-        starts = self._starts
+        starts = self._section_starts
         return [float(covered[starts[i]:starts[i + 1]].max()) if starts[i + 1] > starts[i]
                 else 0.0 for i in head]
 
@@ -108,15 +110,18 @@ class Lookup:
         found = self._words.get(word)
         if found is None:
             candidates = self._candidates
-            starts = self._starts
-            parts = []
+            starts = self._section_starts
+            numbers: list[int] = []
             for index in self._body_lists.get(word, ()):
-                mask = candidates[index].sections.get(word)
-                if mask:
-                    parts.append(starts[index] + _bits(mask))
-            if not parts:
+                mask = candidates[index].sections.get(word, 0)
+                start = starts[index]
+                while mask:
+                    low = mask & -mask
+                    numbers.append(start + low.bit_length() - 1)
+                    mask ^= low
+            if not numbers:
                 return _NONE[0]
-            found = np.concatenate(parts)
+            found = np.array(numbers, dtype=np.intp)
             with self._lock:
                 if len(self._words) >= MAX_MEMO:
                     self._words.clear()
@@ -149,11 +154,3 @@ def section_index(candidates: list[Candidate]) -> SectionIndex:
         spans[word] = (len(flat), len(flat) + len(found))
         flat.extend(found)
     return np.array(flat, dtype=np.int32), spans
-
-
-def _bits(mask: int) -> Any:
-    """The positions of the bits set in `mask`, ascending."""
-    if mask & (mask - 1) == 0:  # one section: most words in most documents
-        return np.array([mask.bit_length() - 1], dtype=np.intp)
-    packed = np.frombuffer(mask.to_bytes((mask.bit_length() + 7) // 8, "little"), np.uint8)
-    return np.flatnonzero(np.unpackbits(packed, bitorder="little"))
