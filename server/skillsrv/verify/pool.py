@@ -83,6 +83,9 @@ class _Worker:
                                           ) from None
             if message is None:
                 self.process.wait()
+                # What it wrote before exiting: the reader stops at the pipe's end, which may
+                # come a moment after the exit.
+                self._drain.join(timeout=2)
                 raise WorkerCrashed("the verification worker failed to start (exit code "
                                     f"{self.process.returncode}){self.tail()}",
                                     hint="check that torch and skillsrv import in that python")
