@@ -2,7 +2,8 @@
 holds, each routed over the packs it was written for, and print what to paste into
 `server/skillsrv/routing/rerank.py` (WEIGHTS) and `router.py` (DEFAULT_THRESHOLDS).
 
-Run: .venv/bin/python scripts/fit_routing.py [CORPUS]   (default ../shared/corpora/skillpacks)
+Run: .venv/bin/python scripts/fit_routing.py [CORPUS [REGIME...]]   (default corpus
+../shared/corpora/skillpacks; regimes ONE_PACK, MANY_PACKS, ADAPTED, default all)
 
 Each regime is fitted on its own files: one pack loaded (the bundled pack's evals) and many
 (the corpus's evals). Leave-one-file-out accuracy comes first: each file was written by a
@@ -19,7 +20,7 @@ from skillsrv.packs import load_source
 from skillsrv.routing import Router
 from skillsrv.routing import fit as fitting
 from skillsrv.routing.evals import calibrate, load_evals, run_evals
-from skillsrv.routing.rerank import MANY_PACKS, ONE_PACK
+from skillsrv.routing.rerank import ADAPTED, MANY_PACKS, ONE_PACK
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "skills"
@@ -35,18 +36,28 @@ CORPUS_EVALS = [ROOT / "tests" / "evals" / f"{name}.yaml" for name in
 def main() -> None:
     corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "corpora" / \
         "skillpacks"
-    regimes = {ONE_PACK: (BUNDLED, BUNDLED_EVALS), MANY_PACKS: (corpus, CORPUS_EVALS)}
-    for name, (source, paths) in regimes.items():
+    # Many packs twice: without the query adapter (any catalog but the corpus), and with the
+    # one `scripts/fit_adapter.py` fitted for the corpus (run that first).
+    regimes = {ONE_PACK: (BUNDLED, BUNDLED_EVALS, True),
+               MANY_PACKS: (corpus, CORPUS_EVALS, False),
+               ADAPTED: (corpus, CORPUS_EVALS, True)}
+    only = sys.argv[2:]  # regimes to fit, by constant name (ONE_PACK, MANY_PACKS, ADAPTED)
+    for name, (source, paths, adapt) in regimes.items():
+        constant = name.upper().replace(" ", "_").replace(",", "").replace("MANY_PACKS_", "")
+        if only and constant not in only:
+            continue
         if not source.is_dir():
             print(f"{source} not found: {name} is not fitted")
             continue
-        router = Router(load_source(source))
+        router = Router(load_source(source), adapt=adapt)
         assert router.regime == name, f"{source} is not a {name} catalog"
         files = [load_evals(path) for path in paths]
         print(f"== {name}: {source}")
         weights, lines = fitting.report([example for evals in files
                                          for example in fitting.collect(router, evals)])
-        constant = name.upper().replace(" ", "_")
+        if name == ADAPTED:
+            lines.insert(1, "  (optimistic: the adapter was fitted on every one of these files; "
+                            "scripts/fit_adapter.py prints its own leave-one-file-out figure)")
         print("\n".join(lines).replace("WEIGHTS = ", f"WEIGHTS[{constant}] = "))
         router.weights = weights
         thresholds, accuracy = calibrate([(router, files)])

@@ -43,9 +43,13 @@ Scores = Any
 # its own sheets; with many, which pack a question belongs to is most of the decision.
 ONE_PACK = "one pack"
 MANY_PACKS = "many packs"
+# Many packs with a query adapter fitted on their evals (routing.adapter): the meaning features
+# mean more, and are weighed apart.
+ADAPTED = "many packs, adapted"
 
 # Fitted by `scripts/fit_routing.py` (listwise softmax, L2 0.03): one pack on the bundled
-# pack's eval files, many packs on the corpus's; it prints the cross-validated accuracy.
+# pack's eval files, many packs on the corpus's (adapted: with the corpus's query adapter, which
+# `scripts/fit_adapter.py` fits first); it prints the cross-validated accuracy.
 WEIGHTS: dict[str, dict[str, float]] = {
     ONE_PACK: {
         "lexical": 2.818, "rank": -0.7541, "router": -0.01832, "redirect": 0.2536,
@@ -56,6 +60,11 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "lexical": 1.769, "rank": -0.1187, "router": -2.362, "redirect": -0.08065,
         "body": 3.896, "pack": 4.737, "section": 2.971, "question": 1.564, "summary": 1.201,
         "meaning_summary": 2.463, "meaning_route": 1.391, "meaning_section": 7.152,
+    },
+    ADAPTED: {
+        "lexical": 1.656, "rank": -0.3908, "router": -1.021, "redirect": -0.04055,
+        "body": 2.659, "pack": 3.534, "section": 2.066, "question": 1.3, "summary": 1.099,
+        "meaning_summary": 9.526, "meaning_route": 6.888, "meaning_section": 10.82,
     },
 }
 

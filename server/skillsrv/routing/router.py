@@ -21,6 +21,7 @@ from functools import lru_cache
 
 from skillsrv.errors import SkillsrvError
 from skillsrv.packs.model import Catalog, RedFlag
+from skillsrv.routing.adapter import adapter_for
 from skillsrv.routing.index import Candidate, PackQuestions, RedirectRule, RoutingIndex
 from skillsrv.routing.models import (
     ClarifyResult,
@@ -34,6 +35,7 @@ from skillsrv.routing.models import (
     Warning,
 )
 from skillsrv.routing.rerank import (
+    ADAPTED,
     MANY_PACKS,
     ONE_PACK,
     WEIGHTS,
@@ -69,7 +71,8 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(),
-                      MANY_PACKS: Thresholds(min_score=4.0, min_margin=0.005)}
+                      MANY_PACKS: Thresholds(min_score=4.0, min_margin=0.005),
+                      ADAPTED: Thresholds(min_score=3.0, min_margin=0.005)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
@@ -165,16 +168,23 @@ class Router:
     """Routes queries over every pack of a catalog. Thread-safe: the index is read-only."""
 
     def __init__(self, catalog: Catalog, *, max_query_chars: int = 10_000,
-                 thresholds: Thresholds | None = None) -> None:
+                 thresholds: Thresholds | None = None, adapt: bool = True) -> None:
         self.catalog = catalog
         self.index = RoutingIndex(catalog)
         self.max_query_chars = max_query_chars
-        self.regime = regime(sum(1 for pack in catalog.packs if pack.skills))
+        loaded = [pack.name for pack in catalog.packs if pack.skills]
+        self.regime = regime(len(loaded))
+        # A query adapter fitted on evals for these packs, if one ships (`adapt=False`: none,
+        # as when one is being fitted).
+        adapter = adapter_for(loaded) if adapt and self.regime == MANY_PACKS else None
+        if adapter is not None:
+            self.regime = ADAPTED
         self.thresholds = thresholds or DEFAULT_THRESHOLDS[self.regime]
         # The reranker's; `skillsrv eval --fit` refits them.
         self.weights = dict(WEIGHTS[self.regime])
         self.speller = Speller(self.index.idf)
-        self.meaning = Meaning(catalog, self.index.candidates, self.index.meaning_vectors)
+        self.meaning = Meaning(catalog, self.index.candidates, self.index.meaning_vectors,
+                               adapter)
 
     # -- public ----------------------------------------------------------------------------
 

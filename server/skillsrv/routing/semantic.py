@@ -30,6 +30,7 @@ from skillsrv.routing import body as body_code
 
 if TYPE_CHECKING:
     from skillsrv.packs.model import Catalog, Document, Skill
+    from skillsrv.routing.adapter import QueryAdapter
     from skillsrv.routing.index import Candidate
 
 log = logging.getLogger("skillsrv.routing")
@@ -167,8 +168,9 @@ class Meaning:
     kept in the index's `meaning_vectors` (so a cached index brings them along)."""
 
     def __init__(self, catalog: Catalog, candidates: list[Candidate],
-                 store: dict[int, tuple[Any, int]]) -> None:
+                 store: dict[int, tuple[Any, int]], adapter: QueryAdapter | None = None) -> None:
         self._candidates = candidates
+        self.adapter = adapter  # moves the query's vector (routing.adapter); None: as embedded
         self._documents: dict[tuple[str, str, str | None], tuple[Skill, Document]] = {
             (pack.name, skill.name, None if doc is skill.document else doc.file_name): (skill, doc)
             for pack in catalog.packs for skill in pack.skills for doc in skill.documents()}
@@ -198,6 +200,8 @@ class Meaning:
             return [[0.0] * len(FEATURES) for _ in head]
         np = model.numpy
         query = model.embed_one(text)
+        if self.adapter is not None:
+            query = self.adapter.apply(query)
         matrices: list[Any] = []
         starts: list[int] = []
         lengths: list[int] = []

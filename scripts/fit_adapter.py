@@ -1,0 +1,149 @@
+"""Fit the query adapter for the corpus's packs (routing.adapter) on the corpus's eval files,
+and write it to `server/skillsrv/routing/adapters/skillpacks.npz`. Run it before
+`scripts/fit_routing.py`, which then fits the reranker's "many packs, adapted" weights on the
+adapted meaning features.
+
+Run: .venv/bin/python scripts/fit_adapter.py [CORPUS]   (default ../shared/corpora/skillpacks)
+
+The adapter is `q + up @ (down.T @ q)` of rank 16, fitted jointly with a linear reranker by
+the same listwise loss as the reranker (Adam, torch: this is an offline script; routing itself
+never imports torch). Leave-one-file-out accuracy comes first, as in `fit_routing.py`: each
+eval file has another writer, so it estimates accuracy on questions nobody has seen.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skillsrv.packs import load_source
+from skillsrv.routing import Router, adapter, semantic
+from skillsrv.routing import fit as fitting
+from skillsrv.routing.evals import expect_matches, load_evals
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fit_routing import CORPUS_EVALS  # the same files the reranker is fitted on
+
+RANK = 16
+L2_ADAPTER = 0.001
+L2_WEIGHTS = 0.03
+STEPS = 150
+HEAD = 20
+MEANING_SCALE = 10.0  # meaning differences are hundredths; scaled near the others' spread
+OUT = Path(__file__).resolve().parents[1] / "server" / "skillsrv" / "routing" / "adapters" / \
+    "skillpacks.npz"
+
+
+class Data:
+    """Every eval case's head as tensors: the lexical features, and the rows (summary, routing
+    phrases, sections) of every head candidate's embeddings with the segment each belongs to."""
+
+    def __init__(self, router: Router, paths: list[Path]) -> None:
+        model = semantic._Model.get()
+        assert model is not None, "the wordllama model did not load"
+        files, queries, base, targets, rows, owners, segments = [], [], [], [], [], [], []
+        for path in paths:
+            for case in load_evals(path).cases:
+                if case.expect == "clarify":
+                    continue
+                head, features = router.head(case.query)
+                indexes = [entry.index for entry in head]
+                number = len(files)
+                files.append(path.name)
+                target = next((p for p, i in enumerate(indexes) if expect_matches(
+                    router, case.expect, fitting._label(router, i))), -1)
+                targets.append(target)
+                _, _, text, _, _ = router._read(case.query)
+                queries.append(model.embed_one(text))
+                padded = np.zeros((HEAD, 9), np.float32)
+                padded[:len(features)] = np.asarray(features, np.float32)[:, :9]
+                base.append(padded)
+                for place, (matrix, routes, sections) in enumerate(
+                        router.meaning._matrices(model, indexes)):
+                    parts = np.array([0] + [1] * routes + [2] * sections)
+                    rows.append(np.asarray(matrix, np.float32))
+                    owners.append(np.full(len(matrix), number))
+                    segments.append((number * HEAD + place) * 3 + parts)
+        self.files = files
+        self.count = len(files)
+        self.queries = torch.tensor(np.stack(queries))
+        self.target = torch.tensor(targets)
+        lengths = [min(HEAD, int(np.count_nonzero(np.abs(b).sum(1)))) for b in base]
+        self.mask = torch.zeros(self.count, HEAD, dtype=torch.bool)
+        for number, length in enumerate(lengths):
+            self.mask[number, :length] = True
+        lexical = torch.tensor(np.stack(base))
+        flat = lexical[self.mask]
+        self.base = (lexical - flat.mean(0)) / flat.std(0).clamp_min(1e-6)
+        self.rows = torch.tensor(np.concatenate(rows))
+        self.owner = torch.tensor(np.concatenate(owners))
+        self.segment = torch.tensor(np.concatenate(segments))
+        self.plain = (self.rows * self.queries[self.owner]).sum(1)
+
+    def logits(self, up: torch.Tensor, down: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """As `Meaning.features` and `rerank` compute them, with the adapted query."""
+        moved = self.queries @ down
+        adapted = self.queries + moved @ up.T
+        similarity = (self.plain + ((self.rows @ up) * moved[self.owner]).sum(1)) / \
+            adapted.norm(dim=1)[self.owner]
+        best = torch.full((self.count * HEAD * 3,), -1e9).scatter_reduce(
+            0, self.segment, similarity, "amax", include_self=True)
+        best = torch.where(best < -1e8, torch.zeros_like(best), best).view(self.count, HEAD, 3)
+        best = torch.where(self.mask[..., None], best, torch.full_like(best, -1e9))
+        meaning = torch.where(self.mask[..., None], best - best.max(1, keepdim=True).values,
+                              torch.zeros_like(best))
+        logits = torch.cat([self.base, meaning * MEANING_SCALE], 2) @ weights
+        return torch.where(self.mask, logits, torch.full_like(logits, -1e9))
+
+
+def train(data: Data, chosen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    dimensions = data.queries.shape[1]
+    up = (torch.randn(dimensions, RANK) * 0.01).requires_grad_(True)
+    down = (torch.randn(dimensions, RANK) * 0.01).requires_grad_(True)
+    weights = torch.zeros(12, requires_grad=True)
+    optimiser = torch.optim.Adam([weights, up, down], lr=0.05)
+    usable = chosen[data.target[chosen] >= 0]
+    for _ in range(STEPS):
+        optimiser.zero_grad()
+        loss = torch.nn.functional.cross_entropy(data.logits(up, down, weights)[usable],
+                                                 data.target[usable])
+        loss = loss + L2_WEIGHTS * (weights ** 2).mean() + \
+            L2_ADAPTER * ((up ** 2).sum() + (down ** 2).sum())
+        loss.backward()
+        optimiser.step()
+    return up.detach(), down.detach(), weights.detach()
+
+
+def accuracy(data: Data, chosen: torch.Tensor, found: tuple[torch.Tensor, ...]) -> float:
+    with torch.no_grad():
+        best = data.logits(*found).argmax(1)
+    return float((best[chosen] == data.target[chosen]).float().mean())
+
+
+def main() -> None:
+    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / \
+        "shared" / "corpora" / "skillpacks"
+    torch.set_num_threads(2)
+    router = Router(load_source(corpus), adapt=False)
+    data = Data(router, CORPUS_EVALS)
+    everyone = torch.arange(data.count)
+    print(f"adapter: {data.count} cases from {len(CORPUS_EVALS)} files")
+    held_out = []
+    for name in sorted(set(data.files)):
+        inside = torch.tensor([i for i, f in enumerate(data.files) if f == name])
+        outside = torch.tensor([i for i, f in enumerate(data.files) if f != name])
+        held_out.append(accuracy(data, inside, train(data, outside)))
+        print(f"  left out {name}: top-1 in the head {held_out[-1]:.1%} (fitted on the others)")
+    print(f"  mean {sum(held_out) / len(held_out):.1%}")
+    up, down, _ = train(data, everyone)
+    packs = [pack.name for pack in router.catalog.packs if pack.skills]
+    adapter.save(OUT, packs, up.numpy(), down.numpy())
+    print(f"wrote {OUT} ({len(packs)} packs, rank {RANK})")
+
+
+if __name__ == "__main__":
+    main()

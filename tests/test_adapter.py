@@ -1,0 +1,76 @@
+"""Query adapters (routing.adapter): fitted for a set of packs, applied only to catalogs made
+mostly of them, and never a reason for routing to fail."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import BUNDLED, SKILLPACKS
+from skillsrv.packs import load_source
+from skillsrv.routing import Router
+from skillsrv.routing import adapter as adapter_code
+from skillsrv.routing.rerank import ADAPTED, MANY_PACKS, ONE_PACK
+
+
+def _write(folder: Path, name: str, packs: list[str], rank: int = 2) -> Path:
+    rng = np.random.default_rng(0)
+    path = folder / f"{name}.npz"
+    adapter_code.save(path, packs, rng.normal(size=(256, rank)), rng.normal(size=(256, rank)))
+    return path
+
+
+def test_an_adapter_covers_a_catalog_made_mostly_of_its_own_packs(tmp_path: Path) -> None:
+    _write(tmp_path, "mine", ["a", "b", "c", "d"])
+    assert adapter_code.adapter_for(["a", "b", "c"], tmp_path) is not None
+    assert adapter_code.adapter_for(["a", "b", "x", "y"], tmp_path) is not None  # half
+    assert adapter_code.adapter_for(["a", "x", "y"], tmp_path) is None
+    assert adapter_code.adapter_for(["a"], tmp_path) is None  # one pack: never
+    assert adapter_code.adapter_for(["x", "y"], tmp_path) is None
+
+
+def test_the_adapted_query_is_unit_length_and_moved(tmp_path: Path) -> None:
+    found = adapter_code.read(_write(tmp_path, "mine", ["a", "b"]))
+    vector = np.random.default_rng(1).normal(size=256).astype(np.float32)
+    vector /= np.linalg.norm(vector)
+    moved = found.apply(vector)
+    assert np.isclose(np.linalg.norm(moved), 1.0, atol=1e-5)
+    assert not np.allclose(moved, vector)
+    assert np.all(found.apply(np.zeros(256, np.float32)) == 0)
+
+
+def test_a_broken_adapter_file_is_skipped_with_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "broken.npz").write_bytes(b"not a zip file")
+    _write(tmp_path, "good", ["a", "b"])
+    with caplog.at_level(logging.WARNING, logger="skillsrv.routing"):
+        found = adapter_code.shipped(tmp_path)
+    assert [adapter.name for adapter in found] == ["good"]
+    assert "broken.npz: not a query adapter" in caplog.text
+
+
+def test_the_bundled_pack_alone_is_routed_without_an_adapter() -> None:
+    router = Router(load_source(BUNDLED))
+    assert router.regime == ONE_PACK and router.meaning.adapter is None
+
+
+def test_the_shipped_adapter_reads_and_is_for_the_corpus() -> None:
+    found = adapter_code.shipped()
+    assert [adapter.name for adapter in found] == ["skillpacks"]
+    assert {"yzmir-deep-rl", "lyra-creative-writing"} <= found[0].packs
+    assert found[0].up.shape == found[0].down.shape == (256, 16)
+
+
+@pytest.mark.skipif(not SKILLPACKS.is_dir(), reason="the skillpacks corpus is not beside the "
+                                                     "checkout")
+def test_the_corpus_is_routed_with_its_adapter_and_without_on_request() -> None:
+    catalog = load_source(SKILLPACKS)
+    adapted = Router(catalog)
+    plain = Router(catalog, adapt=False)
+    assert adapted.regime == ADAPTED and adapted.meaning.adapter is not None
+    assert plain.regime == MANY_PACKS and plain.meaning.adapter is None
+    query = "every character in my novel talks exactly like me. how do i fix that"
+    assert adapted.head(query)[1] != plain.head(query)[1]  # the meaning features moved
