@@ -43,6 +43,7 @@ BUNDLED_FRESH9, BUNDLED_FRESH10 = (ROOT / "tests" / "evals" / f"bundled-{name}.y
                                    for name in ("fresh9", "fresh10"))
 # The fifth round, scored once on the finished code and on two earlier commits; never read.
 CORPUS_FRESH5 = ROOT / "tests" / "evals" / "corpus-fresh5.yaml"
+CORPUS_FRESH6 = ROOT / "tests" / "evals" / "corpus-fresh6.yaml"
 BUNDLED_FRESH11, BUNDLED_FRESH12 = (ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
                                     for name in ("fresh11", "fresh12"))
 
@@ -60,7 +61,7 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
 
 # (file, top-1 and top-3 measured when the floor was set, floor top-1, floor top-3). The
 # targets are 90% (bundled) and 85% (corpus) top-1. Every file but evals.yaml was written blind.
-# corpus-fresh4 and -fresh5, bundled-fresh9 to -fresh12 are never fitted on; all the others
+# corpus-fresh4 to -fresh6, bundled-fresh9 to -fresh12 are never fitted on; all the others
 # have been used to fit the reranker and the thresholds (scripts/fit_routing.py lists them),
 # and the corpus's ones the query adapter too: their figures are in-sample.
 CORPUS_FLOORS = [
@@ -74,6 +75,7 @@ CORPUS_FLOORS = [
     (CORPUS_FRESH3, 0.933, 0.97, 0.89, 0.93),
     (CORPUS_FRESH4, 0.798, 0.933, 0.75, 0.89),
     (CORPUS_FRESH5, 0.851, 0.963, 0.81, 0.92),
+    (CORPUS_FRESH6, 0.821, 0.948, 0.78, 0.9),
 ]
 BUNDLED_FLOORS = [
     (BUNDLED_HELDOUT, 0.956, 1.0, 0.92, 0.96),
