@@ -57,7 +57,8 @@ def main() -> None:
                                          for example in fitting.collect(router, evals)])
         if name == ADAPTED:
             lines.insert(1, "  (optimistic: the adapter was fitted on every one of these files; "
-                            "scripts/fit_adapter.py prints its own leave-one-file-out figure)")
+                            "scripts/fit_adapter.py prints its own leave-one-file-out figure "
+                            "and the thresholds to use, calibrated out of fold)")
         print("\n".join(lines).replace("WEIGHTS = ", f"WEIGHTS[{constant}] = "))
         router.weights = weights
         thresholds, accuracy = calibrate([(router, files)])

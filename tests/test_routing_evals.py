@@ -65,17 +65,17 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
 # have been used to fit the reranker and the thresholds (scripts/fit_routing.py lists them),
 # and the corpus's ones the query adapter too: their figures are in-sample.
 CORPUS_FLOORS = [
-    (CORPUS_EVALS, 0.916, 0.947, 0.87, 0.9),
+    (CORPUS_EVALS, 0.901, 0.947, 0.86, 0.9),
     (CORPUS_HELDOUT, 0.971, 0.986, 0.93, 0.94),
     (CORPUS_TEST, 0.983, 0.983, 0.94, 0.94),
-    (CORPUS_DEV, 0.967, 0.989, 0.92, 0.94),
-    (CORPUS_BLIND, 0.924, 0.935, 0.88, 0.89),
+    (CORPUS_DEV, 0.924, 0.989, 0.88, 0.94),
+    (CORPUS_BLIND, 0.957, 0.967, 0.91, 0.92),
     (CORPUS_FINAL, 0.91, 0.955, 0.87, 0.91),
-    (CORPUS_FRESH, 0.925, 0.978, 0.88, 0.93),
-    (CORPUS_FRESH3, 0.933, 0.97, 0.89, 0.93),
-    (CORPUS_FRESH4, 0.798, 0.933, 0.75, 0.89),
-    (CORPUS_FRESH5, 0.851, 0.963, 0.81, 0.92),
-    (CORPUS_FRESH6, 0.821, 0.948, 0.78, 0.9),
+    (CORPUS_FRESH, 0.918, 0.978, 0.87, 0.93),
+    (CORPUS_FRESH3, 0.925, 0.978, 0.88, 0.93),
+    (CORPUS_FRESH4, 0.791, 0.933, 0.75, 0.89),
+    (CORPUS_FRESH5, 0.851, 0.97, 0.81, 0.93),
+    (CORPUS_FRESH6, 0.836, 0.963, 0.79, 0.92),
 ]
 BUNDLED_FLOORS = [
     (BUNDLED_HELDOUT, 0.956, 1.0, 0.92, 0.96),
