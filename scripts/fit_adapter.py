@@ -48,6 +48,7 @@ class Data:
         model = semantic._Model.get()
         assert model is not None, "the wordllama model did not load"
         files, queries, base, targets, rows, owners, segments = [], [], [], [], [], [], []
+        lengths = []  # head size per case (a head may be shorter than HEAD)
         for path in paths:
             for case in load_evals(path).cases:
                 if case.expect == "clarify":
@@ -64,6 +65,7 @@ class Data:
                 padded = np.zeros((HEAD, 9), np.float32)
                 padded[:len(features)] = np.asarray(features, np.float32)[:, :9]
                 base.append(padded)
+                lengths.append(len(features))
                 for place, (matrix, routes, sections) in enumerate(
                         router.meaning._matrices(model, indexes)):
                     parts = np.array([0] + [1] * routes + [2] * sections)
@@ -74,7 +76,6 @@ class Data:
         self.count = len(files)
         self.queries = torch.tensor(np.stack(queries))
         self.target = torch.tensor(targets)
-        lengths = [min(HEAD, int(np.count_nonzero(np.abs(b).sum(1)))) for b in base]
         self.mask = torch.zeros(self.count, HEAD, dtype=torch.bool)
         for number, length in enumerate(lengths):
             self.mask[number, :length] = True

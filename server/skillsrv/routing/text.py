@@ -101,7 +101,6 @@ PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     ))
 
 
-
 def _required_words(pattern: str) -> tuple[str, ...]:
     """The literal letter runs every match of `pattern` contains: what is left once groups,
     classes, escapes and optional letters are taken out ("x[\\s-]+rays?" -> "x", "ray")."""
@@ -189,13 +188,8 @@ def terms(text: str) -> list[str]:
 
 def word_terms(text: str) -> list[tuple[str, str]]:
     """Each content word of `text` (lowercase) with its term, in order."""
-    out = []
-    for word in _WORD.findall(normalize(text)):
-        # Bare numbers ("5,000", "224") say little about where an answer lives; slots keep them.
-        if word in STOPWORDS or len(word) < 2 or word.isdigit():
-            continue
-        out.append((word, stem(word)))
-    return out
+    found = ((word, _TERMS[word]) for word in _WORD.findall(normalize(text)))
+    return [(word, term) for word, term in found if term]
 
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -214,6 +208,7 @@ class _Terms(dict[str, str]):
     def __missing__(self, word: str) -> str:
         if len(self) >= self.LIMIT:
             self.clear()
+        # Bare numbers ("5,000", "224") say little about where an answer lives; slots keep them.
         term = "" if word in STOPWORDS or len(word) < 2 or word.isdigit() else stem(word)
         self[word] = term
         return term
