@@ -3,7 +3,7 @@ a set of packs, applied when those packs are what is loaded.
 
 Static word embeddings place "every character in my novel talks exactly like me" far from a
 sheet on voice differentiation in dialogue: users describe situations, sheets name techniques.
-An adapter moves the query's vector, `q + up @ (down.T @ q)` (rank 16, so 8k numbers), towards
+An adapter moves the query's vector, `q + up @ (down.T @ q)` (rank 32, so 16k numbers), towards
 where the documents that answer such questions lie. It is fitted with the reranker on labelled
 questions (`scripts/fit_adapter.py`): only the query side changes, so the documents' cached
 embeddings stay valid.

@@ -47,9 +47,10 @@ MANY_PACKS = "many packs"
 # mean more, and are weighed apart.
 ADAPTED = "many packs, adapted"
 
-# Fitted by `scripts/fit_routing.py` (listwise softmax, L2 0.03): one pack on the bundled
-# pack's eval files, many packs on the corpus's (adapted: with the corpus's query adapter, which
-# `scripts/fit_adapter.py` fits first); it prints the cross-validated accuracy.
+# Fitted (listwise softmax, L2 0.03) by `scripts/fit_routing.py`: one pack on the bundled
+# pack's eval files, many packs on the corpus's; and by `scripts/fit_adapter.py` for the
+# corpus's adapted regime, on heads read by adapters fitted without those questions. Both print
+# the cross-validated accuracy.
 WEIGHTS: dict[str, dict[str, float]] = {
     ONE_PACK: {
         "lexical": 2.818, "rank": -0.7541, "router": -0.01832, "redirect": 0.2536,
@@ -57,14 +58,14 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "meaning_summary": 4.009, "meaning_route": 4.867, "meaning_section": 0.8324,
     },
     MANY_PACKS: {
-        "lexical": 1.769, "rank": -0.1187, "router": -2.362, "redirect": -0.08065,
-        "body": 3.896, "pack": 4.737, "section": 2.971, "question": 1.564, "summary": 1.201,
-        "meaning_summary": 2.463, "meaning_route": 1.391, "meaning_section": 7.152,
+        "lexical": 1.929, "rank": -0.1165, "router": -0.8465, "redirect": -0.1865,
+        "body": 3.925, "pack": 3.394, "section": 2.954, "question": 1.418, "summary": 1.065,
+        "meaning_summary": 3.317, "meaning_route": 0.4568, "meaning_section": 6.868,
     },
     ADAPTED: {
-        "lexical": 1.656, "rank": -0.3908, "router": -1.021, "redirect": -0.04055,
-        "body": 2.659, "pack": 3.534, "section": 2.066, "question": 1.3, "summary": 1.099,
-        "meaning_summary": 9.526, "meaning_route": 6.888, "meaning_section": 10.82,
+        "lexical": 1.66, "rank": -0.137, "router": -0.2159, "redirect": -0.828,
+        "body": 3.859, "pack": 2.965, "section": 2.73, "question": 1.237, "summary": 0.9256,
+        "meaning_summary": 7.656, "meaning_route": 2.799, "meaning_section": 8.859,
     },
 }
 
