@@ -160,9 +160,9 @@ def main() -> None:
         routed = Router(router.catalog)
         routed.meaning.adapter = adapter.QueryAdapter(f"fold-{number}", frozenset(packs),
                                                       fold[0].numpy(), fold[1].numpy())
-        runs.append((routed, [load_evals(path) for path in paths]))
-        out_of_fold += [example for evals in runs[-1][1]
-                        for example in fitting.collect(routed, evals)]
+        files = [load_evals(path) for path in paths]
+        runs.append((routed, files))
+        out_of_fold += [example for evals in files for example in fitting.collect(routed, evals)]
     print(f"  mean {sum(held_out) / len(held_out):.1%}")
     # The reranker's weights for the adapted regime are fitted on those out-of-fold heads too:
     # on heads read by the adapter fitted on them, the meaning features are near perfect

@@ -126,14 +126,14 @@ def test_each_corpus_evals_file_spans_many_packs_and_holds_its_measured_floor(
 
 
 @pytest.mark.corpus
-def test_the_corpus_training_files_cover_every_sheet_and_hold_their_in_sample_floor(
+def test_the_corpus_training_files_cover_nearly_every_sheet_and_hold_their_in_sample_floor(
         corpus_router: Router) -> None:
-    cases = [case for path in CORPUS_TRAIN for case in load_evals(path).cases]
+    files = [load_evals(path) for path in CORPUS_TRAIN]
+    cases = [case for evals in files for case in evals.cases]
     answered = {case.expect for case in cases if case.expect != "clarify"}
     assert len(cases) >= 1000 and len(answered) >= 500  # 539 routers and sheets in the corpus
-    reports = [(run_evals(corpus_router, evals), len(evals.cases))
-               for evals in map(load_evals, CORPUS_TRAIN)]
-    top1 = sum(report.top1 * count for report, count in reports) / len(cases)
+    top1 = sum(run_evals(corpus_router, evals).top1 * len(evals.cases)
+               for evals in files) / len(cases)
     assert top1 >= TRAIN_FLOOR, top1
 
 
