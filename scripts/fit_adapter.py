@@ -11,6 +11,8 @@ never imports torch). The eval files are dealt into four folds, and each fold is
 an adapter fitted on the others: each file has another writer, so this estimates accuracy on
 questions nobody has seen. The reranker's weights and the thresholds are then fitted on those
 out-of-fold routes (stacking), not on routes read by an adapter that has seen the questions.
+Example questions (routing.examples) are read as eval runs read them, with each case's own
+file hidden; run `scripts/build_examples.py` first.
 """
 
 from __future__ import annotations
@@ -24,17 +26,20 @@ import torch
 from skillsrv.packs import load_source
 from skillsrv.routing import Router, adapter, rerank, semantic
 from skillsrv.routing import fit as fitting
-from skillsrv.routing.evals import calibrate, expect_matches, load_evals
+from skillsrv.routing.evals import EvalFile, calibrate, expect_matches, load_evals
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fit_routing import CORPUS_EVALS  # the same files the reranker is fitted on
 
 RANK = 32
-L2_ADAPTER = 0.001
+L2_ADAPTER = 0.0003
 L2_WEIGHTS = 0.03
 STEPS = 150
 HEAD = 20
 FOLDS = 4
+# The feature rows' layout (rerank.FEATURES): lexical features, the three meaning features
+# the adapter moves, then the example-question features (routing.examples), which it does not.
+LEXICAL, MEANING, EXAMPLE = 9, 3, 2
 MEANING_SCALE = 10.0  # meaning differences are hundredths; scaled near the others' spread
 OUT = Path(__file__).resolve().parents[1] / "server" / "skillsrv" / "routing" / "adapters" / \
     "skillpacks.npz"
@@ -47,13 +52,21 @@ class Data:
     def __init__(self, router: Router, paths: list[Path]) -> None:
         model = semantic._Model.get()
         assert model is not None, "the wordllama model did not load"
-        files, queries, base, targets, rows, owners, segments = [], [], [], [], [], [], []
+        files: list[str] = []
+        queries: list[np.ndarray] = []
+        base: list[np.ndarray] = []
+        targets: list[int] = []
+        rows: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+        segments: list[np.ndarray] = []
         lengths = []  # head size per case (a head may be shorter than HEAD)
         for path in paths:
-            for case in load_evals(path).cases:
+            evals = load_evals(path)
+            for case in evals.cases:
                 if case.expect == "clarify":
                     continue
-                head, features = router.head(case.query)
+                # As eval runs read them: the file's own example questions hidden.
+                head, features = router.head(case.query, hide_examples_from=evals.origin)
                 indexes = [entry.index for entry in head]
                 number = len(files)
                 files.append(path.name)
@@ -62,8 +75,10 @@ class Data:
                 targets.append(target)
                 _, _, text, _, _ = router._read(case.query)
                 queries.append(model.embed_one(text))
-                padded = np.zeros((HEAD, 9), np.float32)
-                padded[:len(features)] = np.asarray(features, np.float32)[:, :9]
+                padded = np.zeros((HEAD, LEXICAL + EXAMPLE), np.float32)
+                found = np.asarray(features, np.float32)
+                padded[:len(features), :LEXICAL] = found[:, :LEXICAL]
+                padded[:len(features), LEXICAL:] = found[:, LEXICAL + MEANING:]
                 base.append(padded)
                 lengths.append(len(features))
                 for place, (matrix, routes, sections) in enumerate(
@@ -99,7 +114,8 @@ class Data:
         best = torch.where(self.mask[..., None], best, torch.full_like(best, -1e9))
         meaning = torch.where(self.mask[..., None], best - best.max(1, keepdim=True).values,
                               torch.zeros_like(best))
-        logits = torch.cat([self.base, meaning * MEANING_SCALE], 2) @ weights
+        logits = torch.cat([self.base[..., :LEXICAL], meaning * MEANING_SCALE,
+                            self.base[..., LEXICAL:]], 2) @ weights
         return torch.where(self.mask, logits, torch.full_like(logits, -1e9))
 
 
@@ -108,7 +124,7 @@ def train(data: Data, chosen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
     dimensions = data.queries.shape[1]
     up = (torch.randn(dimensions, RANK) * 0.01).requires_grad_(True)
     down = (torch.randn(dimensions, RANK) * 0.01).requires_grad_(True)
-    weights = torch.zeros(12, requires_grad=True)
+    weights = torch.zeros(LEXICAL + MEANING + EXAMPLE, requires_grad=True)
     optimiser = torch.optim.Adam([weights, up, down], lr=0.05)
     usable = chosen[data.target[chosen] >= 0]
     for _ in range(STEPS):
@@ -120,6 +136,23 @@ def train(data: Data, chosen: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor,
         loss.backward()
         optimiser.step()
     return up.detach(), down.detach(), weights.detach()
+
+
+def answer_has_examples(router: Router, evals: EvalFile) -> list[bool]:
+    """For each case that expects a document (as `fitting.collect` takes them): whether an
+    example question from another file names its answer."""
+    model = semantic._Model.get()
+    assert model is not None and router.meaning.bank is not None
+    found = []
+    for case in evals.cases:
+        if case.expect == "clarify":
+            continue
+        head, _ = router.head(case.query, hide_examples_from=evals.origin)
+        answer = next((entry.index for entry in head if expect_matches(
+            router, case.expect, fitting._label(router, entry.index))), None)
+        found.append(answer is not None and
+                     router.meaning.bank.has_examples(model, answer, evals.origin))
+    return found
 
 
 def folds(paths: list[Path]) -> list[list[Path]]:
@@ -138,6 +171,7 @@ def main() -> None:
     corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / \
         "shared" / "corpora" / "skillpacks"
     torch.set_num_threads(2)
+    assert len(rerank.FEATURES) == LEXICAL + MEANING + EXAMPLE, "the feature layout changed"
     router = Router(load_source(corpus), adapt=False)
     data = Data(router, CORPUS_EVALS)
     everyone = torch.arange(data.count)
@@ -149,6 +183,7 @@ def main() -> None:
     # come out too low: such an adapter is surer of these questions than of new ones.)
     runs = []
     out_of_fold: list[fitting.Example] = []  # each case's head, read by its fold's adapter
+    covered: list[bool] = []  # whether each case's answer has examples from other files
     for number, paths in enumerate(folds(CORPUS_EVALS)):
         names = {path.name for path in paths}
         inside = torch.tensor([i for i, f in enumerate(data.files) if f in names])
@@ -163,13 +198,20 @@ def main() -> None:
         files = [load_evals(path) for path in paths]
         runs.append((routed, files))
         out_of_fold += [example for evals in files for example in fitting.collect(routed, evals)]
+        covered += [flag for evals in files for flag in answer_has_examples(router, evals)]
     print(f"  mean {sum(held_out) / len(held_out):.1%}")
     # The reranker's weights for the adapted regime are fitted on those out-of-fold heads too:
     # on heads read by the adapter fitted on them, the meaning features are near perfect
     # (98% top-1) and weights fitted there trust them far more than new questions warrant.
     print("the shipped WEIGHTS[ADAPTED] on the out-of-fold heads: top-1 "
           f"{fitting.accuracy(out_of_fold, rerank.WEIGHTS[rerank.ADAPTED]):.1%}")
-    weights, lines = fitting.report(out_of_fold)
+    # Every document of the corpus has example questions (two training questions each), but an
+    # eval run hides a file's own: a training file's cases often lose every example of their
+    # answer, which never happens to a new question. Fitted with those cases, the weights learn
+    # to distrust examples; they are fitted on the cases whose answer keeps some.
+    stacked = [example for example, kept in zip(out_of_fold, covered, strict=True) if kept]
+    print(f"stacking on the {len(stacked)} cases whose answer has examples in other files")
+    weights, lines = fitting.report(stacked)
     print("\n".join(lines).replace("WEIGHTS = ", "WEIGHTS[ADAPTED] = "))
     for routed, _ in runs:
         routed.weights = weights

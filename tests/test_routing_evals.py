@@ -47,6 +47,7 @@ CORPUS_FRESH5 = ROOT / "tests" / "evals" / "corpus-fresh5.yaml"
 CORPUS_FRESH6 = ROOT / "tests" / "evals" / "corpus-fresh6.yaml"
 # The seventh round, scored before and after fitting on the training files; never read.
 CORPUS_FRESH7 = ROOT / "tests" / "evals" / "corpus-fresh7.yaml"
+CORPUS_FRESH8 = ROOT / "tests" / "evals" / "corpus-fresh8.yaml"
 # Written to fit the adapted regime on (two questions per corpus sheet): in-sample figures.
 CORPUS_TRAIN = sorted((ROOT / "tests" / "evals" / "corpus-train").glob("*.yaml"))
 BUNDLED_FRESH11, BUNDLED_FRESH12 = (ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
@@ -66,42 +67,45 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
 
 # (file, top-1 and top-3 measured when the floor was set, floor top-1, floor top-3). The
 # targets are 90% (bundled) and 85% (corpus) top-1. Every file but evals.yaml was written blind.
-# corpus-fresh7, bundled-fresh9 to -fresh12 are never fitted on; all the others
+# corpus-fresh7, -fresh8, bundled-fresh9 to -fresh12 are never fitted on; all the others
 # have been used to fit the reranker and the thresholds (scripts/fit_routing.py lists them),
-# and the corpus's ones the query adapter too: their figures are in-sample.
+# and the corpus's ones the query adapter and the example bank too: their figures are
+# in-sample, though an eval run hides each file's own example questions.
 CORPUS_FLOORS = [
     (CORPUS_EVALS, 0.901, 0.947, 0.86, 0.9),
     (CORPUS_HELDOUT, 0.971, 0.986, 0.93, 0.94),
     (CORPUS_TEST, 0.95, 0.983, 0.91, 0.94),
-    (CORPUS_DEV, 0.913, 0.989, 0.87, 0.94),
-    (CORPUS_BLIND, 0.967, 0.967, 0.92, 0.92),
-    (CORPUS_FINAL, 0.895, 0.955, 0.85, 0.91),
+    (CORPUS_DEV, 0.924, 0.989, 0.88, 0.94),
+    (CORPUS_BLIND, 0.978, 0.978, 0.93, 0.93),
+    (CORPUS_FINAL, 0.903, 0.955, 0.86, 0.91),
     (CORPUS_FRESH, 0.91, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH3, 0.918, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH4, 0.903, 0.955, 0.86, 0.91),
-    (CORPUS_FRESH5, 0.91, 0.978, 0.87, 0.93),
+    (CORPUS_FRESH3, 0.91, 0.978, 0.87, 0.93),
+    (CORPUS_FRESH4, 0.91, 0.955, 0.87, 0.91),
+    (CORPUS_FRESH5, 0.918, 0.978, 0.87, 0.93),
     (CORPUS_FRESH6, 0.963, 0.993, 0.92, 0.95),
-    (CORPUS_FRESH7, 0.836, 0.933, 0.79, 0.89),
+    (CORPUS_FRESH7, 0.91, 0.955, 0.87, 0.91),
+    (CORPUS_FRESH8, 0.881, 0.955, 0.84, 0.91),
 ]
-# The training files together (in sample, 92.4% when the floor was set).
-TRAIN_FLOOR = 0.88
+# The training files together (84.4% when the floor was set: the adapter has seen them, but
+# each file's own example questions are hidden, and with them most of its answers' examples).
+TRAIN_FLOOR = 0.8
 BUNDLED_FLOORS = [
-    (BUNDLED_HELDOUT, 0.956, 1.0, 0.92, 0.96),
+    (BUNDLED_HELDOUT, 0.978, 1.0, 0.93, 0.96),
     (BUNDLED_DEV, 0.972, 1.0, 0.93, 0.96),
-    (BUNDLED_BLIND, 0.933, 0.956, 0.89, 0.92),
-    (BUNDLED_FINAL, 0.94, 1.0, 0.9, 0.96),
-    (BUNDLED_FRESH, 0.96, 1.0, 0.92, 0.96),
+    (BUNDLED_BLIND, 0.911, 0.956, 0.87, 0.91),
+    (BUNDLED_FINAL, 0.96, 1.0, 0.92, 0.96),
+    (BUNDLED_FRESH, 0.98, 1.0, 0.94, 0.96),
     (BUNDLED_FRESH2, 0.983, 1.0, 0.94, 0.96),
     (BUNDLED_FRESH3, 1.0, 1.0, 0.96, 0.96),
     (BUNDLED_FRESH4, 0.933, 0.95, 0.89, 0.91),
-    (BUNDLED_FRESH5, 0.95, 0.967, 0.91, 0.93),
+    (BUNDLED_FRESH5, 0.95, 0.967, 0.91, 0.92),
     (BUNDLED_FRESH6, 0.983, 1.0, 0.94, 0.96),
-    (BUNDLED_FRESH7, 0.917, 0.983, 0.88, 0.94),
-    (BUNDLED_FRESH8, 0.95, 0.983, 0.91, 0.94),
-    (BUNDLED_FRESH9, 0.967, 0.983, 0.93, 0.94),
-    (BUNDLED_FRESH10, 0.983, 1.0, 0.94, 0.96),
-    (BUNDLED_FRESH11, 0.967, 0.983, 0.93, 0.94),
-    (BUNDLED_FRESH12, 0.95, 0.967, 0.91, 0.93),
+    (BUNDLED_FRESH7, 0.917, 0.983, 0.87, 0.94),
+    (BUNDLED_FRESH8, 0.917, 0.967, 0.87, 0.92),
+    (BUNDLED_FRESH9, 0.967, 0.983, 0.92, 0.94),
+    (BUNDLED_FRESH10, 0.967, 0.983, 0.92, 0.94),
+    (BUNDLED_FRESH11, 0.967, 0.983, 0.92, 0.94),
+    (BUNDLED_FRESH12, 0.95, 0.967, 0.91, 0.92),
 ]
 
 

@@ -20,11 +20,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from skillsrv import yamlio
 from skillsrv.errors import SkillsrvError
-from skillsrv.routing.index import resolve_pack
+from skillsrv.routing import examples
+from skillsrv.routing.examples import origin_of
+from skillsrv.routing.labels import label_matches, route_label
 from skillsrv.routing.models import Decision, RouteDecision
 from skillsrv.routing.router import Router, Thresholds
 
-EVALS_FILE = "evals.yaml"
+EVALS_FILE = examples.EVALS_FILE
 
 
 class EvalError(SkillsrvError):
@@ -39,6 +41,7 @@ class EvalCase(BaseModel):
 
 class EvalFile(BaseModel):
     path: str
+    origin: str = ""  # digest of the file's text: routing hides the file's own examples
     threshold_top1: float = 0.0
     cases: list[EvalCase] = Field(default_factory=list)
 
@@ -98,7 +101,8 @@ def load_evals(path: Path) -> EvalFile:
         cases.append(case)
     threshold = data.get("threshold") or {}
     top1 = threshold.get("top1", 0.0) if isinstance(threshold, dict) else 0.0
-    return EvalFile(path=str(path), threshold_top1=float(top1), cases=cases)
+    return EvalFile(path=str(path), origin=origin_of(text), threshold_top1=float(top1),
+                    cases=cases)
 
 
 def _label(decision: RouteDecision) -> str:
@@ -117,35 +121,16 @@ def _route_label(decision: RouteDecision, position: int) -> str:
     return route_label(route.pack, route.skill, route.sheet)
 
 
-def route_label(pack: str, skill: str, sheet: str | None) -> str:
-    """PACK/SKILL/SHEET, or PACK/SKILL when the skill's own SKILL.md is the answer."""
-    return "/".join(part for part in (pack, skill, sheet) if part)
-
-
 def expect_matches(router: Router, expect: str, label: str) -> bool:
     """Does a decision label satisfy an expectation (which may be shortened)?"""
-    if expect == "clarify" or label in ("clarify", "-"):
-        return expect == label
-    if expect.startswith("redirect:"):
-        wanted = expect.split(":", 1)[1]
-        if label.startswith("redirect:"):
-            return label.split(":", 1)[1] == wanted
-        # When the named pack is loaded, routing into it is the right answer.
-        pack = resolve_pack(router.catalog, wanted)
-        return pack is not None and label.split("/", 1)[0] == pack.name
-    if label.startswith("redirect:"):
-        return False
-    expected = expect.strip("/").split("/")
-    got = label.split("/")
-    if len(expected) == 1 and not expected[0].endswith(".md"):
-        return (len(got) == 2 and got[1] == expected[0]) or got[0] == expected[0]
-    return got[-len(expected):] == expected
+    return label_matches(router.catalog, expect, label)
 
 
 def run_evals(router: Router, evals: EvalFile) -> EvalReport:
     results: list[CaseResult] = []
     for case in evals.cases:
-        decision = router.route(case.query)
+        # The file's own cases are not example questions for themselves.
+        decision = router.route(case.query, hide_examples_from=evals.origin)
         label = _label(decision)
         top3 = [_route_label(decision, i) for i in range(3)]
         correct = expect_matches(router, case.expect, label)

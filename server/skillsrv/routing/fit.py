@@ -33,7 +33,7 @@ def collect(router: Router, evals: EvalFile) -> list[Example]:
     for case in evals.cases:
         if case.expect == "clarify":
             continue
-        head, rows = router.head(case.query)
+        head, rows = router.head(case.query, hide_examples_from=evals.origin)
         target = next((position for position, entry in enumerate(head)
                        if expect_matches(router, case.expect, _label(router, entry.index))), None)
         examples.append(Example(evals.path, rows, target))

@@ -18,7 +18,7 @@ class Evidence(BaseModel):
     """Why a candidate scored: which phrase, table row or heading matched, and where."""
 
     kind: Literal["route-row", "symptom", "wrong-route", "title", "heading", "description",
-                  "keyword", "body", "use-when", "red-flag"]
+                  "keyword", "body", "use-when", "red-flag", "example"]
     text: str
     source: str  # file:line, relative to the pack root, prefixed by the pack name
 

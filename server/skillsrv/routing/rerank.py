@@ -13,7 +13,10 @@ weights that combine them are fitted on evals (`routing.fit`), not chosen by han
   rather than the story around it);
 - summary: the BM25 score of the description and opening paragraphs (what the document says
   it is about);
-- router, redirect: the candidate is a pack's router, or a pack that is named but not loaded.
+- router, redirect: the candidate is a pack's router, or a pack that is named but not loaded;
+- meaning_*: embedding similarities with the candidate's summary, routing phrases and best
+  section (`routing.semantic`); example_*: with the example questions that name it
+  (`routing.examples`).
 
 A softmax over the head turns the linear scores into probabilities; they are the routes'
 confidence and the basis for abstaining.
@@ -53,19 +56,22 @@ ADAPTED = "many packs, adapted"
 # the cross-validated accuracy.
 WEIGHTS: dict[str, dict[str, float]] = {
     ONE_PACK: {
-        "lexical": 2.818, "rank": -0.7541, "router": -0.01832, "redirect": 0.2536,
-        "body": 0.9902, "pack": 0.1553, "section": 1.912, "question": 1.043, "summary": 0.5129,
-        "meaning_summary": 4.009, "meaning_route": 4.867, "meaning_section": 0.8324,
+        "lexical": 2.525, "rank": -0.6588, "router": 0.01958, "redirect": 0.3357,
+        "body": 1.157, "pack": 0.2551, "section": 1.89, "question": 1.034, "summary": 0.4273,
+        "meaning_summary": 3.266, "meaning_route": 4.14, "meaning_section": 0.6002,
+        "example_best": 2.659, "example_two": 2.849,
     },
     MANY_PACKS: {
-        "lexical": 1.929, "rank": -0.1165, "router": -0.8465, "redirect": -0.1865,
-        "body": 3.925, "pack": 3.394, "section": 2.954, "question": 1.418, "summary": 1.065,
-        "meaning_summary": 3.317, "meaning_route": 0.4568, "meaning_section": 6.868,
+        "lexical": 1.69, "rank": -0.1447, "router": -0.1406, "redirect": -0.2083,
+        "body": 3.462, "pack": 2.475, "section": 2.613, "question": 1.198, "summary": 0.8041,
+        "meaning_summary": 2.584, "meaning_route": -0.2516, "meaning_section": 5.439,
+        "example_best": 4.225, "example_two": 4.731,
     },
     ADAPTED: {
-        "lexical": 1.66, "rank": -0.137, "router": -0.2159, "redirect": -0.828,
-        "body": 3.859, "pack": 2.965, "section": 2.73, "question": 1.237, "summary": 0.9256,
-        "meaning_summary": 7.656, "meaning_route": 2.799, "meaning_section": 8.859,
+        "lexical": 1.62, "rank": -0.1804, "router": -1.045, "redirect": -0.09072,
+        "body": 2.921, "pack": 1.819, "section": 2.082, "question": 1.224, "summary": 0.5933,
+        "meaning_summary": 3.378, "meaning_route": 1.713, "meaning_section": 5.062,
+        "example_best": 5.185, "example_two": 5.403,
     },
 }
 

@@ -22,6 +22,7 @@ from functools import lru_cache
 from skillsrv.errors import SkillsrvError
 from skillsrv.packs.model import Catalog, RedFlag
 from skillsrv.routing.adapter import adapter_for
+from skillsrv.routing.examples import SHOWN_SIMILARITY, ExampleBank
 from skillsrv.routing.index import Candidate, PackQuestions, RedirectRule, RoutingIndex
 from skillsrv.routing.models import (
     ClarifyResult,
@@ -185,12 +186,15 @@ class Router:
         self.weights = dict(WEIGHTS[self.regime])
         self.speller = Speller(self.index.idf)
         self.meaning = Meaning(catalog, self.index.candidates, self.index.meaning_vectors,
-                               adapter)
+                               adapter, ExampleBank(catalog, self.index.candidates))
 
     # -- public ----------------------------------------------------------------------------
 
-    def route(self, query: str) -> RouteDecision:
+    def route(self, query: str, *, hide_examples_from: str | None = None) -> RouteDecision:
+        """Where the answer lives. `hide_examples_from`: the origin of an evals file whose
+        example questions must not count (an eval run of that file)."""
         typed = self._validated(query)
+        hidden = hide_examples_from
         sequence, corrected, text, query_terms, question_terms = self._read(typed)
         words = _surface_words(typed)  # evidence is shown in the user's own words
         words.update({term: word for word, term, _ in corrected})
@@ -198,14 +202,15 @@ class Router:
         # databases or teams would pull it towards ML sheets (measured: it cost accuracy).
         slots = extract_slots(text)
         rule, coverage = self._matching_rule(query_terms, sequence)
-        ranked, decided = self._rank(text, query_terms, question_terms, rule, coverage)
+        ranked, decided = self._rank(text, query_terms, question_terms, rule, coverage, hidden)
         warnings = [*_spelling_warnings(corrected),
                     *self._warnings(text, query_terms, slots, ranked)]
         if rule is not None and rule.target_pack is not None and \
                 self.index.candidate((rule.target_pack, "", None)) is not None and \
                 self.catalog.find_pack(rule.target_pack) is None:
             return RouteDecision(
-                decision=Decision.REDIRECT, routes=self._routes(ranked, query_terms, words)[:3],
+                decision=Decision.REDIRECT,
+                routes=self._routes(ranked, query_terms, words, text, hidden)[:3],
                 redirect=Redirect(pack=rule.target_pack, reason=rule.why or rule.symptom,
                                   source=rule.source),
                 known=slots.known(), warnings=warnings)
@@ -218,10 +223,10 @@ class Router:
             source = next((e.source for e in best.evidence if e.terms & query_terms), None)
             return RouteDecision(
                 decision=Decision.REDIRECT,
-                routes=self._routes(ranked, query_terms, words)[:3],
+                routes=self._routes(ranked, query_terms, words, text, hidden)[:3],
                 redirect=Redirect(pack=best.redirect, reason=reason, source=source),
                 known=slots.known(), warnings=warnings)
-        routes = self._routes(ranked, query_terms, words)
+        routes = self._routes(ranked, query_terms, words, text, hidden)
         # An overview question needs no red flags; a rule's route still asks what they ask.
         flags = [] if decided and rule is None else \
             self._open_red_flags(best.pack, text, query_terms, slots)
@@ -245,19 +250,20 @@ class Router:
                              hint="add a pack source in manifest.yaml or with --pack-path")
         return text
 
-    def head(self, query: str) -> tuple[list[Ranked], list[list[float]]]:
+    def head(self, query: str, *, hide_examples_from: str | None = None
+             ) -> tuple[list[Ranked], list[list[float]]]:
         """The lexical head and its feature rows, in lexical order (for fitting): the query
         read as `route` reads it."""
         _, _, text, query_terms, question_terms = self._read(query)
         scores = self.index.score(query_terms)
         head = head_of(scores)
         rows = features(self.index, scores, head, query_terms, question_terms,
-                        self._meaning_of(text))
+                        self._meaning_of(text, hide_examples_from))
         return [Ranked(i, lexical, 0.0, 0.0)
                 for i, lexical in zip(head, scores[head].tolist(), strict=True)], rows
 
-    def _meaning_of(self, text: str) -> MeaningOf:
-        return lambda head: self.meaning.features(text, head)
+    def _meaning_of(self, text: str, hidden: str | None) -> MeaningOf:
+        return lambda head: self.meaning.features(text, head, hidden)
 
     def _read(self, typed: str) -> tuple[list[str], list[Correction], str, frozenset[str],
                                         frozenset[str]]:
@@ -328,13 +334,14 @@ class Router:
         return best
 
     def _rank(self, text: str, query_terms: frozenset[str], question_terms: frozenset[str],
-              rule: RedirectRule | None, coverage: float) -> tuple[list[Ranked], bool]:
+              rule: RedirectRule | None, coverage: float,
+              hidden: str | None) -> tuple[list[Ranked], bool]:
         """The reranked head, then what explicit rules say: a wrong-route rule's target, or
         the pack's router for a question about what the pack covers, goes first. The flag
         says whether such a rule (rather than the model) chose the first route."""
         scores = self.index.score(query_terms)
         ranked = rerank(self.index, scores, query_terms, question_terms, self.weights,
-                        self._meaning_of(text))
+                        self._meaning_of(text, hidden))
         target_index: int | None = None
         if rule is not None and ranked:
             target_index = self._rule_target(rule, ranked)
@@ -424,21 +431,28 @@ class Router:
         return found
 
     def _routes(self, ranked: list[Ranked], query_terms: frozenset[str],
-                words: dict[str, str]) -> list[RouteCandidate]:
+                words: dict[str, str], text: str, hidden: str | None) -> list[RouteCandidate]:
         """The best routes in loaded packs, each with its probability scaled by how strong
         the lexical evidence is."""
         top = [r for r in ranked if self.index.candidates[r.index].redirect is None][:MAX_ROUTES]
         if not top:
             return []
         strength = min(1.0, ranked[0].lexical / (2 * self.thresholds.min_score))
+        closest = self.meaning.closest_examples(text, [entry.index for entry in top], hidden)
         routes = []
-        for entry in top:
+        for entry, example in zip(top, closest, strict=True):
             candidate = self.index.candidates[entry.index]
+            evidence = self._evidence(candidate, query_terms, words)
+            if example is not None and example[1] >= SHOWN_SIMILARITY:
+                evidence.append(Evidence(
+                    kind="example", source=example[0].source,
+                    text=f"like the example question \"{example[0].query}\" "
+                         f"(similarity {example[1]:.2f})"))
             routes.append(RouteCandidate(
                 pack=candidate.pack, skill=candidate.skill, sheet=candidate.sheet,
                 score=round(entry.lexical, 3),
                 confidence=round(min(1.0, entry.probability * strength), 3),
-                evidence=self._evidence(candidate, query_terms, words)))
+                evidence=evidence))
         return routes
 
     def _evidence(self, candidate: Candidate, query_terms: frozenset[str],

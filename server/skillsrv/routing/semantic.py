@@ -6,7 +6,8 @@ input embeddings of a large language model, distilled for similarity; 32k tokens
 shipped inside its wheel) average into a vector per text, in microseconds and without torch.
 Three similarities per head candidate feed the reranker: with its summary (title,
 description, opening paragraphs), with its best-matching routing phrase (route-table rows and
-symptoms that point at it), and with its best-matching body section.
+symptoms that point at it), and with its best-matching body section; two more compare the
+query with the example questions that name the candidate (`routing.examples`).
 
 Candidates are embedded lazily, the first time one reaches a query's head, and kept for the
 life of the index: a marketplace has 15k sections, and embedding them all would cost seconds
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillsrv.routing import body as body_code
+from skillsrv.routing import examples as example_code
 
 if TYPE_CHECKING:
     from skillsrv.packs.model import Catalog, Document, Skill
@@ -35,7 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("skillsrv.routing")
 
-FEATURES = ("meaning_summary", "meaning_route", "meaning_section")
+# The similarities to the head's documents, then to the example questions naming them.
+FEATURES = ("meaning_summary", "meaning_route", "meaning_section", *example_code.FEATURES)
 _ROUTING_KINDS = frozenset({"route-row", "symptom", "wrong-route", "use-when"})
 # A router's sections that send readers elsewhere (links, "Route to") are about the documents
 # they name: their meaning belongs to those documents, not to the router.
@@ -168,9 +171,12 @@ class Meaning:
     kept in the index's `meaning_vectors` (so a cached index brings them along)."""
 
     def __init__(self, catalog: Catalog, candidates: list[Candidate],
-                 store: dict[int, tuple[Any, int]], adapter: QueryAdapter | None = None) -> None:
+                 store: dict[int, tuple[Any, int]], adapter: QueryAdapter | None = None,
+                 bank: example_code.ExampleBank | None = None) -> None:
         self._candidates = candidates
         self.adapter = adapter  # moves the query's vector (routing.adapter); None: as embedded
+        self.bank = bank  # example questions (routing.examples); None: none
+        self._last: tuple[str, Any] | None = None  # the last text embedded, and its vector
         self._documents: dict[tuple[str, str, str | None], tuple[Skill, Document]] = {
             (pack.name, skill.name, None if doc is skill.document else doc.file_name): (skill, doc)
             for pack in catalog.packs for skill in pack.skills for doc in skill.documents()}
@@ -190,18 +196,19 @@ class Meaning:
         for start in range(0, len(pending), EMBED_BATCH):
             self._embed(model, pending[start:start + EMBED_BATCH])
 
-    def features(self, text: str, head: list[int]) -> list[list[float]]:
+    def features(self, text: str, head: list[int],
+                 hide_examples_from: str | None = None) -> list[list[float]]:
         """For each head candidate: its similarity to the query's meaning by summary, best
-        routing phrase and best section, each less the head's best (so 0 is the best)."""
+        routing phrase and best section, then to its example questions (those from the evals
+        file `hide_examples_from` left out), each less the head's best (so 0 is the best)."""
         if not head:
             return []
         model = _Model.get()
         if model is None:  # every candidate alike: the words decide
             return [[0.0] * len(FEATURES) for _ in head]
         np = model.numpy
-        query = model.embed_one(text)
-        if self.adapter is not None:
-            query = self.adapter.apply(query)
+        plain = self._embedded(model, text)
+        query = self.adapter.apply(plain) if self.adapter is not None else plain
         matrices: list[Any] = []
         starts: list[int] = []
         lengths: list[int] = []
@@ -216,9 +223,33 @@ class Meaning:
             @ query
         best = np.maximum.reduceat(similarity, starts)
         best[np.asarray(lengths) == 0] = 0.0
-        best = best.reshape(len(head), len(FEATURES))
+        best = best.reshape(len(head), 3)
         rows: list[list[float]] = (best - best.max(axis=0)).tolist()
-        return rows
+        # Question to question, the query as written: the adapter moves it towards documents.
+        examples = self.bank.features(model, plain, head, hide_examples_from) \
+            if self.bank is not None else [[0.0] * len(example_code.FEATURES)] * len(head)
+        return [row + extra for row, extra in zip(rows, examples, strict=True)]
+
+    def closest_examples(self, text: str, candidates: list[int],
+                         hide_examples_from: str | None = None
+                         ) -> list[tuple[example_code.Example, float] | None]:
+        """Each candidate's example question most like `text`, and the cosine."""
+        model = _Model.get()
+        if model is None or self.bank is None:
+            return [None] * len(candidates)
+        query = self._embedded(model, text)
+        return [self.bank.closest(model, query, candidate, hide_examples_from)
+                for candidate in candidates]
+
+    def _embedded(self, model: _Model, text: str) -> Any:
+        """`text`'s vector, kept for the next call: a query is embedded for its features and
+        again for its evidence."""
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
+        vector = model.embed_one(text)
+        self._last = (text, vector)  # one assignment: threads see the old pair or the new
+        return vector
 
     def _matrices(self, model: _Model, head: list[int]) -> list[tuple[Any, int, int]]:
         missing = [index for index in head if index not in self._ready]
