@@ -67,10 +67,12 @@ def test_an_eval_run_hides_the_files_own_questions(tmp_path: Path) -> None:
     assert run_evals(router, evals).cases == 3
 
 
+@pytest.mark.parametrize("broken", ["cases: [unclosed\n", b"\xff\xfe\x00 not text"],
+                         ids=["bad YAML", "not UTF-8"])
 def test_a_broken_evals_file_costs_only_its_examples(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, broken: str | bytes) -> None:
     with caplog.at_level(logging.WARNING, logger="skillsrv.routing"):
-        decision = _router(tmp_path, "cases: [unclosed\n").route(QUERY)
+        decision = _router(tmp_path, broken).route(QUERY)
     assert decision.routes
     assert not [e for route in decision.routes for e in route.evidence if e.kind == "example"]
     assert "evals.yaml:" in caplog.text and "without its example questions" in caplog.text

@@ -71,11 +71,16 @@ class EvalReport(BaseModel):
 
 def load_evals(path: Path) -> EvalFile:
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
+        text = content.decode("utf-8").replace("\r\n", "\n")
         node = yamlio.compose(text)
         data = yamlio.safe_load(text)
     except OSError as exc:
         raise EvalError(f"{path}: cannot read the evals file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        where = content[:exc.start].count(b"\n") + 1
+        raise EvalError(f"{path}:{where}: the evals file is not UTF-8 text",
+                        hint="save it as UTF-8 YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise EvalError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML",
