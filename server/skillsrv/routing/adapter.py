@@ -16,12 +16,12 @@ file; one that cannot be read is skipped with a warning.
 from __future__ import annotations
 
 import logging
-import threading
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from skillsrv.routing.shipped import ShippedFiles
 
 log = logging.getLogger("skillsrv.routing")
 
@@ -69,23 +69,13 @@ def read(path: Path) -> QueryAdapter:
     return QueryAdapter(path.stem, packs, up, down)
 
 
-_lock = threading.Lock()
-_loaded: dict[Path, list[QueryAdapter]] = {}
+_files: ShippedFiles[QueryAdapter] = ShippedFiles(
+    read, "a query adapter", "Refit it with scripts/fit_adapter.py")
 
 
 def shipped(folder: Path = FOLDER) -> list[QueryAdapter]:
     """Every adapter in `folder`, read once per process."""
-    with _lock:
-        if folder not in _loaded:
-            adapters = []
-            for path in sorted(folder.glob("*.npz")):
-                try:
-                    adapters.append(read(path))
-                except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-                    log.warning("%s: not a query adapter (%s); routing goes on without it. "
-                                "Refit it with scripts/fit_adapter.py", path, exc)
-            _loaded[folder] = adapters
-        return _loaded[folder]
+    return _files.load(folder)
 
 
 def adapter_for(pack_names: Iterable[str], folder: Path = FOLDER) -> QueryAdapter | None:

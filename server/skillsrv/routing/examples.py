@@ -22,17 +22,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillsrv.routing.labels import label_matches, route_label
+from skillsrv.routing.shipped import ShippedFiles
 
 if TYPE_CHECKING:
     from skillsrv.packs.model import Catalog
     from skillsrv.routing.index import Candidate
+
 
 log = logging.getLogger("skillsrv.routing")
 
@@ -94,23 +95,13 @@ def read(path: Path) -> tuple[list[Example], Any]:
     return [Example(*map(str, row)) for row in zip(*columns, strict=True)], vectors
 
 
-_lock = threading.Lock()
-_shipped: dict[Path, list[tuple[list[Example], Any]]] = {}
+_files: ShippedFiles[tuple[list[Example], Any]] = ShippedFiles(
+    read, "an example bank", "Rebuild it with scripts/build_examples.py")
 
 
 def shipped(folder: Path = FOLDER) -> list[tuple[list[Example], Any]]:
     """Every bank in `folder`, read once per process."""
-    with _lock:
-        if folder not in _shipped:
-            banks = []
-            for path in sorted(folder.glob("*.npz")):
-                try:
-                    banks.append(read(path))
-                except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
-                    log.warning("%s: not an example bank (%s); routing goes on without it. "
-                                "Rebuild it with scripts/build_examples.py", path, exc)
-            _shipped[folder] = banks
-        return _shipped[folder]
+    return _files.load(folder)
 
 
 def candidate_label(candidate: Candidate) -> str:
