@@ -161,10 +161,6 @@ class ExampleBank:
                                 targets)
             return self._loaded
 
-    def __len__(self) -> int:
-        pending, shipped_examples, _ = self._load()
-        return len(pending) + len(shipped_examples)
-
     def _arrays(self, model: Any) -> tuple[list[Example], Any, Any, Any]:
         """The examples, their vectors (one row each), each candidate's rows and each row's
         origin, built on first use."""
