@@ -80,3 +80,19 @@ def test_a_when_to_load_column_is_the_trigger_and_the_linked_column_the_target(
     extracted = _router(tmp_path, "| Reference | When to Load |\n|---|---|\n"
                         "| [serving.md](serving.md) | Endpoints, copy-to-clipboard, batching |\n")
     assert _triggers(extracted) == {"serving.md": ["Endpoints, copy-to-clipboard, batching"]}
+
+
+def test_a_table_of_questions_to_ask_is_red_flags_and_a_checklist_with_questions_is_not(
+        tmp_path: Path) -> None:
+    ask_first = ("## Step 1: Identify constraints\n\n**Before recommending, ask:**\n\n"
+                 "| Constraint | Question | Impact |\n|---|---|---|\n"
+                 "| Latency | Real-time needed? | Yes: a smaller model |\n\n")
+    checklist = ("## Cost assessment\n\n| Factor | Questions | Score 1-5 |\n|---|---|---|\n"
+                 "| Testing | How hard to verify the fix? | |\n\n"
+                 "## Probes\n\n| Probe | Question it answers | Failure action |\n|---|---|---|\n"
+                 "| Liveness | Is the process stuck? | Restart |\n\n")
+    explicit = ("## Summary\n\n| User concern | Ask clarifying | Route to |\n|---|---|---|\n"
+                "| Slow model | Which hardware? | serving.md |\n")
+    flags = _router(tmp_path, ask_first + checklist + explicit).red_flags
+    assert [(flag.pattern, flag.ask) for flag in flags] == [
+        ("Latency", "Real-time needed?"), ("Slow model", "Which hardware?")]

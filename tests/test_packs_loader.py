@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import write_tree
 from skillsrv.packs import load_source, load_sources
 
@@ -238,6 +240,23 @@ def test_an_edited_file_is_parsed_again_and_a_corrupt_cache_entry_is_ignored(
         entry.write_text("{not json")
     third = load_source(tmp_path / "using-demo").packs[0].skills[0]
     assert third.find_sheet("images.md").title == "Pictures"
+
+
+def test_documents_parsed_by_other_parser_code_are_parsed_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
+    from skillsrv.packs import cache
+
+    write_tree(tmp_path / "using-demo", {"SKILL.md": ROUTER, "images.md": "# Images\n",
+                                         "tables.md": "# Tables\n"})
+    folder = cache.cache_dir()
+    assert folder is not None
+    load_source(tmp_path / "using-demo")
+    load_source(tmp_path / "using-demo")
+    assert len(list(folder.glob("*.json"))) == 3  # parsed once, then read from the cache
+    # An upgrade that changes how documents are parsed (say, a new extraction rule):
+    monkeypatch.setattr(cache, "parser_digest", lambda: "other code")
+    load_source(tmp_path / "using-demo")
+    assert len(list(folder.glob("*.json"))) == 6
 
 
 def test_a_marketplace_reached_through_a_symlink_loads_and_names_files_by_that_path(

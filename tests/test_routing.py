@@ -411,6 +411,25 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
     assert len(remaining) == index.KEEP_INDEXES
     assert "index-stale0.pickle" not in remaining  # the oldest went first
 
+def test_an_index_built_from_documents_parsed_by_other_parser_code_is_rebuilt(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
+    from skillsrv.routing import index
+
+    catalog = load_source(write_tree(tmp_path / "vision", FILES))
+    builds: list[int] = []
+    real = index.RoutingIndex._build
+    monkeypatch.setattr(index.RoutingIndex, "_build",
+                        lambda self, c: builds.append(1) or real(self, c))
+    Router(catalog)
+    Router(catalog)
+    assert len(builds) == 1
+    # The same files, but the parser extracts something else from them now (a new rule):
+    # their content digests are unchanged, the index built from the old extraction is stale.
+    monkeypatch.setattr(index, "parser_digest", lambda: "other parser")
+    Router(catalog)
+    assert len(builds) == 2
+
+
 def test_an_index_read_from_its_cache_routes_as_the_one_just_built(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Body postings are scored as queries ask; a child completes them for the cache file, and

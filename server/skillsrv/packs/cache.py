@@ -1,7 +1,7 @@
 """A content-addressed cache of parsed documents, so unchanged files are not parsed again.
 
 The key hashes everything extraction depends on: the file's text, its name in the skill, the
-skill's file and skill names (which references resolve against) and the parser version. The
+skill's file and skill names (which references resolve against) and the parser's source. The
 cache lives in $SKILLSRV_CACHE_DIR, else $XDG_CACHE_HOME/skillsrv, else ~/.cache/skillsrv;
 SKILLSRV_NO_CACHE=1 turns it off. A corrupt or unreadable entry is simply parsed again.
 """
@@ -61,8 +61,20 @@ def source_digest(*modules: ModuleType | str) -> str:
     return digest.hexdigest()[:16]
 
 
+# The modules a parsed document depends on: an edit of any of them (a new extraction rule)
+# must not be answered from documents parsed by the old code.
+PARSER_MODULES = ("skillsrv.packs.frontmatter", "skillsrv.packs.markdown",
+                  "skillsrv.packs.extract", "skillsrv.packs.refs", "skillsrv.packs.model",
+                  "skillsrv.packs.loader")
+
+
+@cache
+def parser_digest() -> str:
+    return source_digest(*PARSER_MODULES)
+
+
 def document_key(text: str, *context: str | Iterable[str]) -> str:
-    digest = hashlib.sha256(PARSER_VERSION.encode())
+    digest = hashlib.sha256(f"{PARSER_VERSION}-{parser_digest()}".encode())
     digest.update(text.encode("utf-8", "surrogatepass"))
     for part in context:
         values = [part] if isinstance(part, str) else sorted(part)
