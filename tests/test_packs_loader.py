@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -248,15 +249,32 @@ def test_documents_parsed_by_other_parser_code_are_parsed_again(
 
     write_tree(tmp_path / "using-demo", {"SKILL.md": ROUTER, "images.md": "# Images\n",
                                          "tables.md": "# Tables\n"})
-    folder = cache.cache_dir()
-    assert folder is not None
     load_source(tmp_path / "using-demo")
     load_source(tmp_path / "using-demo")
-    assert len(list(folder.glob("*.json"))) == 3  # parsed once, then read from the cache
+    assert len(list(cache_folder.glob("*.json"))) == 3  # parsed once, then read from the cache
     # An upgrade that changes how documents are parsed (say, a new extraction rule):
     monkeypatch.setattr(cache, "parser_digest", lambda: "other code")
+    cache.cache_dir.cache_clear()  # a new process
     load_source(tmp_path / "using-demo")
-    assert len(list(folder.glob("*.json"))) == 6
+    folder = cache.cache_dir()
+    assert folder is not None and folder != cache_folder
+    assert len(list(folder.glob("*.json"))) == 3
+    assert cache_folder.is_dir()  # the other version's folder was used just now: kept
+
+
+def test_cache_folders_of_other_parser_versions_unused_for_a_week_are_deleted(
+        cache_folder: Path) -> None:
+    from skillsrv.packs import cache
+
+    old, recent = cache_folder.parent / "documents-v14", cache_folder.parent / "documents-v15-x"
+    for folder in (old, recent):
+        folder.mkdir()
+        (folder / "entry.json").write_text("{}")
+    long_ago = time.time() - (cache.STALE_DAYS + 1) * 86_400
+    os.utime(old, (long_ago, long_ago))
+    cache.cache_dir.cache_clear()
+    assert cache.cache_dir() == cache_folder
+    assert not old.exists() and recent.is_dir() and cache_folder.is_dir()
 
 
 def test_a_marketplace_reached_through_a_symlink_loads_and_names_files_by_that_path(

@@ -1,7 +1,8 @@
 """A content-addressed cache of parsed documents, so unchanged files are not parsed again.
 
 The key hashes everything extraction depends on: the file's text, its name in the skill, the
-skill's file and skill names (which references resolve against) and the parser's source. The
+skill's file and skill names (which references resolve against); the folder is named by the
+parser's source. The
 cache lives in $SKILLSRV_CACHE_DIR, else $XDG_CACHE_HOME/skillsrv, else ~/.cache/skillsrv;
 SKILLSRV_NO_CACHE=1 turns it off. A corrupt or unreadable entry is simply parsed again.
 """
@@ -13,7 +14,9 @@ import hashlib
 import importlib.util
 import os
 import pickle
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -27,8 +30,28 @@ from skillsrv.packs.model import Document
 PARSER_VERSION = "15"
 
 
+# The modules a parsed document depends on: an edit of any of them (a new extraction rule)
+# must not be answered from documents parsed by the old code (the cache folder is named by
+# their digest).
+PARSER_MODULES = ("skillsrv.packs.frontmatter", "skillsrv.packs.markdown",
+                  "skillsrv.packs.extract", "skillsrv.packs.refs", "skillsrv.packs.model",
+                  "skillsrv.packs.loader")
+
+
+@cache
+def parser_digest() -> str:
+    return source_digest(*PARSER_MODULES)
+
+
+STALE_DAYS = 7  # a cache folder of other parser code unused this long is deleted
+
+
 @cache
 def cache_dir() -> Path | None:
+    """This parser's cache folder: one per version of the parsing code, so an upgrade (or an
+    edit of an extraction rule) starts afresh. Folders of other versions not used for
+    `STALE_DAYS` are deleted; a version still in use elsewhere (another environment) keeps
+    its folder fresh by using it."""
     if os.environ.get("SKILLSRV_NO_CACHE"):
         return None
     base = os.environ.get("SKILLSRV_CACHE_DIR")
@@ -37,12 +60,23 @@ def cache_dir() -> Path | None:
     else:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         root = Path(xdg) / "skillsrv"
-    path = root / f"documents-v{PARSER_VERSION}"
+    path = root / f"documents-v{PARSER_VERSION}-{parser_digest()}"
     try:
         path.mkdir(parents=True, exist_ok=True)
+        os.utime(path)  # in use: not stale
     except OSError:
         return None
+    _prune_stale(root, path)
     return path
+
+
+def _prune_stale(root: Path, current: Path) -> None:
+    cutoff = time.time() - STALE_DAYS * 86_400
+    with contextlib.suppress(OSError):
+        for folder in root.glob("documents-v*"):
+            with contextlib.suppress(OSError):
+                if folder != current and folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def source_digest(*modules: ModuleType | str) -> str:
@@ -61,20 +95,8 @@ def source_digest(*modules: ModuleType | str) -> str:
     return digest.hexdigest()[:16]
 
 
-# The modules a parsed document depends on: an edit of any of them (a new extraction rule)
-# must not be answered from documents parsed by the old code.
-PARSER_MODULES = ("skillsrv.packs.frontmatter", "skillsrv.packs.markdown",
-                  "skillsrv.packs.extract", "skillsrv.packs.refs", "skillsrv.packs.model",
-                  "skillsrv.packs.loader")
-
-
-@cache
-def parser_digest() -> str:
-    return source_digest(*PARSER_MODULES)
-
-
 def document_key(text: str, *context: str | Iterable[str]) -> str:
-    digest = hashlib.sha256(f"{PARSER_VERSION}-{parser_digest()}".encode())
+    digest = hashlib.sha256(PARSER_VERSION.encode())
     digest.update(text.encode("utf-8", "surrogatepass"))
     for part in context:
         values = [part] if isinstance(part, str) else sorted(part)
