@@ -65,16 +65,22 @@ class Thresholds:
     """When to abstain. Fitted by `scripts/fit_routing.py` per regime, like the reranker's
     weights (pack authors can fit their own with `skillsrv eval --calibrate`)."""
 
-    min_score: float = 6.0  # below this best lexical score, ask instead of guessing
+    min_score: float = 6.0  # below this best lexical score, ask instead of guessing...
+    # ...unless the reranker gives the best route at least this probability: few words of
+    # the packs' own, but meaning and example questions agree ("every character in my novel
+    # talks exactly like me"). Above 1: never.
+    sure_probability: float = 1.01
     # The best route's probability minus the runner-up's below this: too close to call.
     min_margin: float = 0.005
     rule_coverage: float = 0.9  # share of a wrong-route symptom's weight the query must cover
 
 
 DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(),
-                      MANY_PACKS: Thresholds(min_score=4.0, min_margin=0.005),
+                      MANY_PACKS: Thresholds(min_score=4.0, sure_probability=0.9,
+                                             min_margin=0.005),
                       # Calibrated out of fold by scripts/fit_adapter.py (see there why).
-                      ADAPTED: Thresholds(min_score=4.0, min_margin=0.005)}
+                      ADAPTED: Thresholds(min_score=4.0, sure_probability=0.9,
+                                          min_margin=0.005)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
@@ -399,7 +405,8 @@ class Router:
         With one pack loaded, "what does it cover?" needs no more evidence than being asked."""
         if decided and len(self.catalog.packs) == 1:
             return True
-        if ranked[0].lexical < self.thresholds.min_score:
+        if ranked[0].lexical < self.thresholds.min_score and \
+                ranked[0].probability < self.thresholds.sure_probability:
             return False
         if decided or len(ranked) == 1:
             return True
