@@ -396,6 +396,17 @@ def test_a_bare_overview_question_routes_to_the_only_pack_but_asks_which_of_two(
     assert both.route("overview please: what topics are covered?").decision.value == "clarify"
 
 
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per index built from the documents (not read from the cache)."""
+    from skillsrv.routing import index
+
+    builds: list[int] = []
+    real = index.RoutingIndex._build
+    monkeypatch.setattr(index.RoutingIndex, "_build",
+                        lambda self, c: builds.append(1) or real(self, c))
+    return builds
+
+
 def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
     import os
@@ -408,10 +419,7 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
         stale = cache_folder / f"index-stale{n}.pickle"
         stale.write_bytes(b"old")
         os.utime(stale, (1_000_000 + n, 1_000_000 + n))
-    builds: list[int] = []
-    real = index.RoutingIndex._build
-    monkeypatch.setattr(index.RoutingIndex, "_build",
-                        lambda self, c: builds.append(1) or real(self, c))
+    builds = _count_builds(monkeypatch)
     Router(catalog)
     Router(catalog)
     assert len(builds) == 1  # the second router read the cached index
@@ -423,21 +431,20 @@ def test_an_index_cached_by_other_code_is_rebuilt_and_old_index_files_are_pruned
     assert len(remaining) == index.KEEP_INDEXES
     assert "index-stale0.pickle" not in remaining  # the oldest went first
 
+
 def test_an_index_built_from_documents_parsed_by_other_parser_code_is_rebuilt(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache_folder: Path) -> None:
-    from skillsrv.routing import index
+    from skillsrv.packs import cache
 
     catalog = load_source(write_tree(tmp_path / "vision", FILES))
-    builds: list[int] = []
-    real = index.RoutingIndex._build
-    monkeypatch.setattr(index.RoutingIndex, "_build",
-                        lambda self, c: builds.append(1) or real(self, c))
+    builds = _count_builds(monkeypatch)
     Router(catalog)
     Router(catalog)
     assert len(builds) == 1
     # The same files, but the parser extracts something else from them now (a new rule):
     # their content digests are unchanged, the index built from the old extraction is stale.
-    monkeypatch.setattr(index, "parser_digest", lambda: "other parser")
+    monkeypatch.setattr(cache, "parser_digest", lambda: "other parser")
+    cache.cache_dir.cache_clear()  # a new process
     Router(catalog)
     assert len(builds) == 2
 

@@ -26,13 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from skillsrv.packs import refs as refs_code
-from skillsrv.packs.cache import (
-    cache_dir,
-    parser_digest,
-    read_pickle,
-    source_digest,
-    write_pickle_detached,
-)
+from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle_detached
 from skillsrv.packs.model import (
     Catalog,
     ClarifyingQuestion,
@@ -135,10 +129,10 @@ _ROUTING_SUBJECT = re.compile(r"\b(this|sheet|skill|pack|guide|reference)\b", re
 
 def _fingerprint(catalog: Catalog) -> str:
     """Everything the index depends on: pack metadata, every document's content digest, and
-    the code that builds it and that parsed the documents (what they extract)."""
+    the code that builds it. (The code that parsed the documents names the cache folder.)"""
     code = source_digest(sys.modules[__name__], body_code, text_code, refs_code, semantic,
                          "skillsrv.routing.lookup")
-    digest = hashlib.sha256(f"{code}-{parser_digest()}".encode())
+    digest = hashlib.sha256(code.encode())
     for pack in catalog.packs:
         digest.update(repr((pack.name, pack.description, pack.keywords)).encode())
         for skill in pack.skills:
