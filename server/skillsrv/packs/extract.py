@@ -185,10 +185,10 @@ def asks_the_user(*texts: str) -> bool:
     "| Ask clarifying |"). Without that, it is a checklist or a framework for the reader
     ("| Factor | Questions | Score |", "| Probe | Question it answers |"): taken as questions
     to ask, it sent routable queries to `clarify` (12 of 1,206 fitted corpus cases)."""
-    return any(map(_ASKS_THE_USER.search, texts))
+    return any(map(_says_ask, texts))
 
 
-_ASKS_THE_USER = re.compile(r"clarif|\bask\b|before (routing|recommending)", re.IGNORECASE)
+_says_ask = _matcher(r"clarif|\bask\b|before (routing|recommending)")
 
 
 def _red_flags(table: Table, header: list[str], ask: int, path: str, ctx: RefContext,

@@ -197,22 +197,22 @@ def calibrate(runs: list[tuple[Router, list[EvalFile]]]) -> tuple[Thresholds, fl
             "min_margin": [0.005, 0.01, 0.02, 0.05, 0.1, 0.15],
             "sure_probability": [1.01, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6],
             "rule_coverage": [0.5, 0.6, 0.7, 0.8, 0.9]}
-    count = sum(len(files) for _, files in runs)
+    # Each file with its router and its number of vague questions.
+    jobs = [(router, evals, sum(case.expect == "clarify" for case in evals.cases))
+            for router, files in runs for evals in files]
+    wanted = sum(vague for _, _, vague in jobs)
 
     def score(thresholds: Thresholds) -> tuple[float, float]:
         """(abstention recall up to the floor, mean top-1): compared in that order."""
         for router in routers:
             router.thresholds = thresholds
-        top1 = wanted = asked = 0.0
-        for router, files in runs:
-            for evals in files:
-                report = run_evals(router, evals)
-                top1 += report.top1
-                vague = sum(case.expect == "clarify" for case in evals.cases)
-                wanted += vague
-                asked += (report.abstention_recall or 0.0) * vague
+        top1 = asked = 0.0
+        for router, evals, vague in jobs:
+            report = run_evals(router, evals)
+            top1 += report.top1
+            asked += (report.abstention_recall or 0.0) * vague
         recall = asked / wanted if wanted else 1.0
-        return min(recall, MIN_ABSTENTION_RECALL), top1 / count
+        return min(recall, MIN_ABSTENTION_RECALL), top1 / len(jobs)
 
     best = original
     try:
