@@ -360,11 +360,6 @@ def test_symptoms_a_router_sends_to_a_pack_not_loaded_redirect_there(
     assert decision.redirect is not None and decision.redirect.pack == "training-optimization"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known weakness, open: the router's own section listing the other pack's symptoms covers "
-    "the whole query, and the many-packs weights refitted on 2026-12-02 weigh section cover "
-    "above the 4x lexical lead (3.1 against 1.4); excluding such sections from a router's "
-    "section cover changes a feature and needs a refit"))
 def test_symptoms_a_router_sends_to_a_loaded_pack_route_into_that_pack(
         tmp_path: Path) -> None:
     vision = write_tree(tmp_path / "vision", {"using-vision/SKILL.md": ELSEWHERE,

@@ -22,6 +22,9 @@ INTRO_PARAGRAPHS = 2
 INTRO_CHARS = 600
 # Lines that open something other than prose: headings, tables, lists, quotes, code, HTML.
 _NOT_PROSE = re.compile(r"\s*(#|\||[-*+] |\d+[.)] |>|```|~~~|<|!\[|---|\*\*\*)")
+# Sections that send readers elsewhere (links, "Route to"): in a router they are about the
+# documents they name, so they say nothing about what the router itself answers.
+ROUTES_ELSEWHERE = re.compile(r"\]\(|\broute to\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class BodyProfile:
     # and tokenizing thousands of them is a third of an index build otherwise.
     heading_terms: tuple[tuple[str, ...], ...] = ()
     length: int = 0  # the sum of `counts`, which the index's length normalisation needs
+    routing_sections: int = 0  # bitmask of the sections that match `ROUTES_ELSEWHERE`
 
 
 def heading_lines(doc: Document) -> list[int]:
@@ -87,17 +91,22 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
     pairs: Counter[tuple[str, str]] = Counter()
     masks: dict[str, int] = {}
     lengths = []
+    routing = 0
     # Lowering keeps every line, so the lowered body's sections are the lowered sections.
     lower = body.lower().replace("'", "")
-    sequences = text.section_sequences(split_sections(lower, heading_lines), lower)
-    for number, (sequence, phrase_terms) in enumerate(sequences):
+    sections = split_sections(lower, heading_lines)
+    sequences = text.section_sequences(sections, lower)
+    for number, (section, (sequence, phrase_terms)) in enumerate(
+            zip(sections, sequences, strict=True)):
         counts.update(sequence)
         counts.update(phrase_terms)
         pairs.update(itertools.pairwise(sequence))
         bit = 1 << number
+        if ROUTES_ELSEWHERE.search(section):
+            routing |= bit
         for term in {*sequence, *phrase_terms}:
             masks[term] = masks.get(term, 0) | bit
         lengths.append(len(sequence))
     text.add_repeated_pairs(counts, pairs)
     return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms(headings),
-                       sum(counts.values()))
+                       sum(counts.values()), routing)

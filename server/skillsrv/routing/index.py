@@ -89,6 +89,8 @@ class Candidate:
     # much of a query one section covers), and the number of terms of each section.
     sections: dict[str, int] = field(default_factory=dict)
     section_lengths: tuple[int, ...] = ()
+    # A router's sections that send readers elsewhere: left out of its section cover.
+    routing_sections: int = 0
     body_length: int = 0  # from the body profile; 0: count it
     # A sheet's own "when not to use" items: (what they are about, condition, better choice,
     # file:line), e.g. ("a Transformer", "Tabular data", "Gradient-boosted trees", ...).
@@ -339,6 +341,8 @@ class RoutingIndex:
         candidate.body_length = profile.length
         candidate.sections = profile.sections
         candidate.section_lengths = profile.section_lengths
+        if candidate.is_router:
+            candidate.routing_sections = profile.routing_sections
         self._summaries[self._by_key[candidate.key]] = term_counts(
             f"{description} {profile.intro}")
 

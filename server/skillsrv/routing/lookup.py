@@ -52,6 +52,12 @@ class Lookup:
                               dtype=np.float64, count=self._section_starts[-1])
         # A section's coverage is divided by this: a mild penalty for long sections.
         self._section_norms = 1 - SECTION_B + SECTION_B * lengths / average_section_length
+        for candidate, start in zip(candidates, self._section_starts, strict=False):
+            mask = candidate.routing_sections
+            while mask:  # a router's section about other documents covers nothing
+                low = mask & -mask
+                self._section_norms[start + low.bit_length() - 1] = np.inf
+                mask ^= low
 
     def scores(self, query_terms: frozenset[str], groups: tuple[str, ...] | None = None) -> Any:
         """Each candidate's summed postings for the terms, from some field groups (default:

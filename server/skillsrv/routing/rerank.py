@@ -8,7 +8,8 @@ weights that combine them are fitted on evals (`routing.fit`), not chosen by han
 
 - lexical, body, pack: the BM25F score and the body's and the pack's shares of it, relative to
   the best candidate's score; rank: log(1 + position) in the lexical ranking;
-- section: how much of the query (by IDF) the best-matching section of the body covers;
+- section: how much of the query (by IDF) the best-matching section of the body covers (not
+  counting a router's sections that send readers elsewhere: they are about other documents);
 - question: the BM25F score of the question's last sentence ending in "?" (what is asked,
   rather than the story around it);
 - summary: the BM25 score of the description and opening paragraphs (what the document says

@@ -21,7 +21,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -40,9 +39,6 @@ log = logging.getLogger("skillsrv.routing")
 # The similarities to the head's documents, then to the example questions naming them.
 FEATURES = ("meaning_summary", "meaning_route", "meaning_section", *example_code.FEATURES)
 _ROUTING_KINDS = frozenset({"route-row", "symptom", "wrong-route", "use-when"})
-# A router's sections that send readers elsewhere (links, "Route to") are about the documents
-# they name: their meaning belongs to those documents, not to the router.
-_ROUTES_ELSEWHERE = re.compile(r"\]\(|\broute to\b", re.IGNORECASE)
 SECTION_CHARS = 1500  # of each section: its opening says what it is about
 MIN_SECTION_CHARS = 40  # shorter sections are headings with a line, not topics
 SUMMARY_CHARS = 2000
@@ -287,5 +283,5 @@ class Meaning:
         sections = [section[:SECTION_CHARS] for section in body_code.split_sections(
             doc.body, body_code.heading_lines(doc))
             if len(section.strip()) > MIN_SECTION_CHARS
-            and not (candidate.is_router and _ROUTES_ELSEWHERE.search(section))]
+            and not (candidate.is_router and body_code.ROUTES_ELSEWHERE.search(section))]
         return summary[:SUMMARY_CHARS], routes, sections
