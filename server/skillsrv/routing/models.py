@@ -41,10 +41,13 @@ class Redirect(BaseModel):
 
 
 class Question(BaseModel):
-    slot: str
+    slot: str = Field(description="what it asks about: a slot of `known` (modality, task, "
+                                  "dataset_size...), \"route\" (which of the close guides is "
+                                  "meant) or \"other\"")
     question: str
     why: str
-    source: str
+    source: str = Field(description="file:line of the pack text it comes from, or "
+                                    "\"skillsrv\" for skillsrv's own")
 
 
 class Warning(BaseModel):

@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from skillsrv.errors import SkillsrvError
 from skillsrv.packs.model import Catalog, RedFlag
+from skillsrv.routing import questions as asking
 from skillsrv.routing.adapter import adapter_for
 from skillsrv.routing.examples import SHOWN_SIMILARITY, ExampleBank
 from skillsrv.routing.index import Candidate, PackQuestions, RedirectRule, RoutingIndex
@@ -102,49 +103,6 @@ MAX_ROUTES = 5
 # A wrong-route symptom matches only where its words fall within this many query terms per
 # word matched (stopwords do not count).
 RULE_WINDOW = 3
-MAX_QUESTIONS = 5
-
-# Slot order for generic questions: how much each answer changes an architecture choice.
-SLOT_PRIORITY = ("modality", "task", "dataset_size", "compute", "latency", "deployment",
-                 "sequence_length", "input_size", "interpretability")
-SLOT_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("modality", r"type of data|what data|modalit|kind of data|data type|"
-                 r"what are you working"),
-    ("dataset_size", r"dataset|data size|how (much|many)|samples|examples|data volume|"
-                     r"labell?ed|how large"),
-    ("sequence_length", r"sequence length|context length|how long|sequence"),
-    ("latency", r"latency|real-?time|how fast|speed|fps"),
-    ("deployment", r"deploy|target|edge|where will|run on|production"),
-    ("compute", r"compute|gpu|memory|hardware|budget|resources"),
-    ("interpretability", r"interpretab|explain"),
-    ("input_size", r"resolution|image size|input size"),
-    ("task", r"task|goal|use case|what do you want|problem|classification or"),
-)
-DEFAULT_WHY = {
-    "modality": "the data type decides the architecture family",
-    "task": "classification, detection, generation and forecasting need different heads "
-            "and families",
-    "dataset_size": "data size decides capacity: small data favours simpler or pretrained "
-                    "models",
-    "compute": "the memory and compute budget bounds model size",
-    "latency": "a latency budget rules out large or iterative models",
-    "deployment": "edge and mobile targets need compact architectures",
-    "sequence_length": "sequence length decides between recurrent, convolutional and "
-                       "attention models",
-    "input_size": "input resolution drives activation memory and the stem design",
-    "interpretability": "interpretability needs can favour simpler models",
-}
-GENERIC_QUESTION = {
-    "modality": "What kind of data are you working with (images, text, time series, "
-                "tabular, graphs, audio, several)?",
-    "task": "What should the model do: classify, detect, segment, generate, forecast or "
-            "regress?",
-    "dataset_size": "How many labelled examples do you have?",
-    "compute": "What hardware will you train and run it on (GPU memory, CPU only, edge "
-               "device)?",
-    "latency": "Is there a latency budget at inference time (e.g. real-time, < 50 ms)?",
-}
-
 
 # Unicode's surrogates (Cs) and private-use characters (Co): what undecodable bytes become.
 _NOT_TEXT = re.compile("[\ud800-\udfff\ue000-\uf8ff\U000f0000-\U000ffffd"
@@ -421,17 +379,20 @@ class Router:
         a request to choose a model that says nothing about the data or the task: the words of
         such requests are too plain to match the flag's own."""
         known = set(slots.known())
-        vague_choice = not ({"modality", "task"} & known) and bool(CHOICE.search(text))
+        # Slots are a model builder's questions: in other packs a flag's question is its own.
+        models = pack in self._model_packs
+        vague_choice = models and not ({"modality", "task"} & known) and \
+            bool(CHOICE.search(text))
         found: list[tuple[RedFlag, str]] = []
         for flag, source, pattern_terms in self.index.questions.get(pack, PackQuestions()
                                                                     ).red_flags:
             if _MISSING.match(flag.pattern) and vague_choice and \
-                    _slot_of(flag.pattern) not in known:
+                    asking.slot_of(flag.pattern) not in known:
                 found.append((flag, source))
                 continue
             if not _flag_matches(pattern_terms, query_terms):
                 continue
-            asked = _slots_asked(flag.ask)
+            asked = asking.slots_asked(flag.ask) if models else frozenset()
             if asked - known or (
                     not asked and not (term_set(flag.ask) - pattern_terms) & query_terms):
                 found.append((flag, source))
@@ -495,52 +456,112 @@ class Router:
 
     # -- questions and warnings --------------------------------------------------------------
 
+    @cached_property
+    def _model_packs(self) -> frozenset[str]:
+        """The loaded packs about building models (`questions.about_models`)."""
+        return frozenset(pack.name for pack in self.catalog.packs if asking.about_models(pack))
+
+    def _titles(self, routes: list[RouteCandidate]) -> list[str]:
+        """Each route's document as a person would name it: its title, and its pack."""
+        names: list[tuple[str, RouteCandidate]] = []
+        for route in routes:
+            pack = self.catalog.find_pack(route.pack)
+            skill = next((s for s in pack.skills if s.name == route.skill), None) \
+                if pack is not None else None
+            doc = None if skill is None else skill.document if route.sheet is None else next(
+                (d for d in skill.documents() if d.file_name == route.sheet), None)
+            title = doc.title if doc is not None and doc.title else \
+                (route.sheet or route.skill).removesuffix(".md").replace("-", " ")
+            names.append((title, route))
+        titles = [title for title, _ in names]
+        # Two guides of one title are told apart by their files.
+        return [f'"{title}" ({route.pack}/{route.sheet or route.skill})'
+                if titles.count(title) > 1 else f'"{title}" ({route.pack})'
+                for title, route in names]
+
     def _questions(self, slots: Slots, best: Candidate | None,
-                   flags: list[tuple[RedFlag, str]], *, routed: bool = True) -> list[Question]:
+                   flags: list[tuple[RedFlag, str]], *, routed: bool = True,
+                   routes: list[RouteCandidate] | None = None) -> list[Question]:
+        """What to ask, most telling first: the chosen sheet's own questions, the red flags'
+        (why the answer must wait), then for a clarify decision which of the close guides is
+        meant; the packs' general questions and, for packs about models, skillsrv's own by how
+        much each answer changes an architecture choice."""
         known = set(slots.known())
         questions: list[Question] = []
         asked_slots: set[str] = set()
+        routes = routes or []
+        if not routed and routes and routes[0].confidence < asking.NO_LEAD:
+            best, routes = None, []  # no route leads: its pack's questions would be a guess
 
-        def offer(text: str, why: str, source: str, slot: str | None = None) -> None:
-            slot = slot or _slot_of(text)
+        def offer(text: str, why: str | None, source: str, models: bool,
+                  slot: str | None = None) -> None:
+            slot = slot or (asking.slot_of(text) if models else "other")
             if slot in known or slot in asked_slots:
                 return
             if slot != "other":  # two questions on one slot ask the same thing
                 asked_slots.add(slot)
-            questions.append(Question(slot=slot, question=text, why=why, source=source))
+            questions.append(Question(slot=slot, question=text, source=source, why=why or (
+                asking.DEFAULT_WHY.get(slot, asking.PACK_WHY) if models else asking.PACK_WHY)))
 
         if best is not None and best.sheet is not None and routed:
+            models = best.pack in self._model_packs
             for question, source in self.index.questions.get(
                     best.pack, PackQuestions()).by_target.get(best.sheet, []):
-                offer(question.question, question.hint or DEFAULT_WHY.get(
-                    _slot_of(question.question), "it changes the recommendation"), source)
-        # The red flags the query raised: what they ask is why the answer must wait.
+                offer(question.question, question.hint, source, models)
         for flag, source in flags:
             # "No modality given" asks about the modality, however its question is worded.
-            offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source,
-                  _slot_of(flag.pattern) if _MISSING.match(flag.pattern) else None)
+            models = best is not None and best.pack in self._model_packs
+            offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source, models,
+                  asking.slot_of(flag.pattern) if models and _MISSING.match(flag.pattern)
+                  else None)
         first = len(questions)
-        packs = [best.pack] if best is not None else [p.name for p in self.catalog.packs[:3]]
+        if best is not None:
+            packs = [best.pack]
+        elif routes:
+            packs = list(dict.fromkeys(route.pack for route in routes[:2]))
+        else:  # one pack: its questions; many: none of them stands out
+            packs = [pack.name for pack in self.catalog.packs] if len(self.catalog.packs) == 1 \
+                else []
+        about_models = any(name in self._model_packs for name in packs) if best or routes \
+            else 2 * len(self._model_packs) > len(self.catalog.packs)
+        # Which of the close guides is meant: for other packs, the best question there is;
+        # for packs about models, after the questions that decide an architecture.
+        which = None
+        close = [] if routed or not routes else [
+            route for route in routes[:3]
+            if route.confidence >= asking.CLOSE_SHARE * routes[0].confidence]
+        if len(close) >= 2:
+            which = Question(slot="route", question=asking.which_of(self._titles(close)),
+                             why=asking.WHICH_WHY, source="skillsrv")
+        if which is not None and not about_models:
+            questions.append(which)
+            first += 1
         for pack_name in packs:
-            pack_questions = self.index.questions.get(pack_name, PackQuestions())
-            for question, source in pack_questions.generic:
-                offer(question.question, question.hint or DEFAULT_WHY.get(
-                    _slot_of(question.question), "it changes the recommendation"), source)
-        for slot in SLOT_PRIORITY:
-            if slot in GENERIC_QUESTION:
-                offer(GENERIC_QUESTION[slot], DEFAULT_WHY[slot], "skillsrv", slot)
-        # Route-specific questions first (they decide between options of the chosen sheet),
-        # then the red flags', then the rest by how much each answer changes an architecture
-        # choice.
-        order = {slot: rank for rank, slot in enumerate(SLOT_PRIORITY)}
+            models = pack_name in self._model_packs
+            for question, source in self.index.questions.get(pack_name,
+                                                             PackQuestions()).generic:
+                offer(question.question, question.hint, source, models)
+        if about_models:
+            for slot in asking.SLOT_PRIORITY:
+                if slot in asking.GENERIC_QUESTION:
+                    offer(asking.GENERIC_QUESTION[slot], asking.DEFAULT_WHY[slot], "skillsrv",
+                          True, slot)
+        order = {slot: rank for rank, slot in enumerate(asking.SLOT_PRIORITY)}
         rest = sorted(questions[first:], key=lambda q: order.get(q.slot, 50))
-        return [*questions[:first], *rest][:MAX_QUESTIONS]
+        ordered = [*questions[:first], *rest]
+        if which is not None and about_models:
+            ordered.append(which)  # if there is room
+        if not routed and not about_models and len(ordered) < 2:
+            ordered.append(Question(slot="task", question=asking.OPEN_QUESTION,
+                                    why=asking.OPEN_WHY, source="skillsrv"))
+        return ordered[:asking.MAX_QUESTIONS]
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
                           flags: list[tuple[RedFlag, str]]) -> RouteDecision:
         return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3],
-                             questions=self._questions(slots, best, flags, routed=False),
+                             questions=self._questions(slots, best, flags, routed=False,
+                                                       routes=routes),
                              known=slots.known(), warnings=warnings)
 
     def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
@@ -642,23 +663,8 @@ def _flag_matches(pattern_terms: frozenset[str], query_terms: frozenset[str]) ->
         len(overlap) / len(pattern_terms) >= 0.6
 
 
-# Static texts (pack questions, flags, words) are read on every query: computed once each
-# (`term_set` is cached too).
-_SLOT_REGEXES = tuple((slot, re.compile(pattern)) for slot, pattern in SLOT_PATTERNS)
-
-
-@lru_cache(maxsize=8192)
-def _slot_of(question: str) -> str:
-    lower = question.lower()
-    return next((slot for slot, pattern in _SLOT_REGEXES if pattern.search(lower)), "other")
-
-
-@lru_cache(maxsize=4096)
-def _slots_asked(ask: str) -> frozenset[str]:
-    lower = ask.lower()
-    return frozenset(slot for slot, pattern in _SLOT_REGEXES if pattern.search(lower))
-
-
+# Static texts (flags, words) are read on every query: computed once each (`term_set` is
+# cached too, and so are `questions.slot_of` and `slots_asked`).
 @lru_cache(maxsize=65536)
 def _word_terms(word: str) -> tuple[str, ...]:
     return tuple(terms(word))
