@@ -490,6 +490,8 @@ class Router:
         questions: list[Question] = []
         asked_slots: set[str] = set()
         routes = routes or []
+        # The red flags are the best candidate's pack's, and matched the query's words.
+        flags_models = best is not None and best.pack in self._model_packs
         if not routed and routes and routes[0].confidence < asking.NO_LEAD:
             best, routes = None, []  # no route leads: its pack's questions would be a guess
 
@@ -510,9 +512,8 @@ class Router:
                 offer(question.question, question.hint, source, models)
         for flag, source in flags:
             # "No modality given" asks about the modality, however its question is worded.
-            models = best is not None and best.pack in self._model_packs
-            offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source, models,
-                  asking.slot_of(flag.pattern) if models and _MISSING.match(flag.pattern)
+            offer(flag.ask, flag.why or f"red flag: {flag.pattern}", source, flags_models,
+                  asking.slot_of(flag.pattern) if flags_models and _MISSING.match(flag.pattern)
                   else None)
         first = len(questions)
         if best is not None:
