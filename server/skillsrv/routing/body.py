@@ -102,7 +102,8 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
         counts.update(phrase_terms)
         pairs.update(itertools.pairwise(sequence))
         bit = 1 << number
-        if ROUTES_ELSEWHERE.search(section):
+        # The literal tests first: the expression alone is a third of a second per corpus.
+        if "](" in section or ("route to" in section and ROUTES_ELSEWHERE.search(section)):
             routing |= bit
         for term in {*sequence, *phrase_terms}:
             masks[term] = masks.get(term, 0) | bit
