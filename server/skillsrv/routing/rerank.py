@@ -63,16 +63,16 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 2.659, "example_two": 2.849,
     },
     MANY_PACKS: {
-        "lexical": 1.403, "rank": -0.1817, "router": -0.2281, "redirect": -0.2672,
-        "body": 3.616, "pack": 2.561, "section": 3.104, "question": 1.138, "summary": 0.5147,
-        "meaning_summary": 1.47, "meaning_route": -0.3096, "meaning_section": 4.743,
-        "example_best": 5.315, "example_two": 4.388,
+        "lexical": 1.389, "rank": -0.1833, "router": -0.138, "redirect": -0.2679, "body": 3.641,
+        "pack": 2.573, "section": 3.052, "question": 1.132, "summary": 0.5122,
+        "meaning_summary": 1.473, "meaning_route": -0.3148, "meaning_section": 4.724,
+        "example_best": 5.319, "example_two": 4.401,
     },
     ADAPTED: {
-        "lexical": 1.531, "rank": -0.2086, "router": -0.07874, "redirect": -0.556,
-        "body": 3.631, "pack": 2.597, "section": 3.24, "question": 1.108, "summary": 0.6562,
-        "meaning_summary": 2.845, "meaning_route": 0.1851, "meaning_section": 5.049,
-        "example_best": 5.079, "example_two": 4.06,
+        "lexical": 1.438, "rank": -0.2003, "router": 0.02005, "redirect": -0.6349,
+        "body": 3.657, "pack": 2.479, "section": 3.11, "question": 1.119, "summary": 0.5872,
+        "meaning_summary": 3.081, "meaning_route": 0.301, "meaning_section": 5.629,
+        "example_best": 5.015, "example_two": 3.943,
     },
 }
 
