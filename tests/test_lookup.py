@@ -46,7 +46,8 @@ def _cover_by_hand(index: RoutingIndex, candidate_index: int,
     for word, weight in weighted:
         mask = candidate.sections.get(word, 0)
         for section in range(mask.bit_length()):
-            if mask >> section & 1:
+            # A router's sections about other documents cover nothing.
+            if mask >> section & 1 and not candidate.routing_sections >> section & 1:
                 mass[section] = mass.get(section, 0.0) + weight
     average = index.average_section_length
     return max((value / (1 - SECTION_B + SECTION_B * candidate.section_lengths[section] / average)
