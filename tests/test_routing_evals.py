@@ -52,7 +52,11 @@ CORPUS_FRESH8 = ROOT / "tests" / "evals" / "corpus-fresh8.yaml"
 CORPUS_DEEP = ROOT / "tests" / "evals" / "corpus-deep.yaml"
 # A third brief: requests to get something done or decided, some with a misconception.
 CORPUS_ASK = ROOT / "tests" / "evals" / "corpus-ask.yaml"
-# Written to fit on (four questions per corpus sheet, in two rounds): in-sample figures.
+# A fourth brief: askers from outside each pack's specialism, in their own field's words.
+# Routed three times, summary figures only: 70.2% before, 72.4% with the third training round
+# in the example bank, 73.9% after the refit on it; never read.
+CORPUS_WHO = ROOT / "tests" / "evals" / "corpus-who.yaml"
+# Written to fit on (five questions per corpus sheet, in three rounds): in-sample figures.
 CORPUS_TRAIN = sorted((ROOT / "tests" / "evals" / "corpus-train").glob("*.yaml"))
 BUNDLED_FRESH11, BUNDLED_FRESH12 = (ROOT / "tests" / "evals" / f"bundled-{name}.yaml"
                                     for name in ("fresh11", "fresh12"))
@@ -76,25 +80,26 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
 # (scripts/fit_routing.py lists them), and the corpus's ones the query adapter and the example
 # bank too: their figures are in-sample, though an eval run hides each file's own examples.
 CORPUS_FLOORS = [
-    (CORPUS_EVALS, 0.916, 0.954, 0.87, 0.91),
-    (CORPUS_HELDOUT, 0.971, 0.986, 0.93, 0.94),
-    (CORPUS_TEST, 0.867, 0.95, 0.82, 0.9),
-    (CORPUS_DEV, 0.935, 0.978, 0.89, 0.93),
-    (CORPUS_BLIND, 0.946, 0.978, 0.9, 0.93),
-    (CORPUS_FINAL, 0.903, 0.948, 0.86, 0.9),
-    (CORPUS_FRESH, 0.91, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH3, 0.895, 0.978, 0.85, 0.93),
-    (CORPUS_FRESH4, 0.888, 0.948, 0.84, 0.9),
-    (CORPUS_FRESH5, 0.918, 0.978, 0.87, 0.93),
-    (CORPUS_FRESH6, 0.948, 0.993, 0.9, 0.95),
-    (CORPUS_FRESH7, 0.91, 0.948, 0.87, 0.9),
-    (CORPUS_FRESH8, 0.881, 0.955, 0.84, 0.91),
-    (CORPUS_DEEP, 0.851, 0.955, 0.81, 0.91),
-    (CORPUS_ASK, 0.873, 0.925, 0.83, 0.88),
+    (CORPUS_EVALS, 0.924, 0.954, 0.88, 0.91),
+    (CORPUS_HELDOUT, 0.971, 0.986, 0.93, 0.95),
+    (CORPUS_TEST, 0.883, 0.967, 0.84, 0.93),
+    (CORPUS_DEV, 0.946, 0.989, 0.91, 0.95),
+    (CORPUS_BLIND, 0.957, 0.978, 0.92, 0.94),
+    (CORPUS_FINAL, 0.91, 0.948, 0.87, 0.91),
+    (CORPUS_FRESH, 0.918, 0.978, 0.88, 0.94),
+    (CORPUS_FRESH3, 0.903, 0.97, 0.86, 0.93),
+    (CORPUS_FRESH4, 0.895, 0.948, 0.85, 0.91),
+    (CORPUS_FRESH5, 0.91, 0.978, 0.87, 0.94),
+    (CORPUS_FRESH6, 0.948, 0.993, 0.91, 0.95),
+    (CORPUS_FRESH7, 0.918, 0.948, 0.88, 0.91),
+    (CORPUS_FRESH8, 0.888, 0.955, 0.85, 0.91),
+    (CORPUS_DEEP, 0.836, 0.955, 0.8, 0.91),
+    (CORPUS_ASK, 0.881, 0.94, 0.84, 0.9),
+    (CORPUS_WHO, 0.739, 0.881, 0.7, 0.84),
 ]
-# The training files together (87.8% when the floor was set: the adapter has seen them, but
+# The training files together (85.2% when the floor was set: the adapter has seen them, but
 # each file's own example questions are hidden, and with them half its answers' examples).
-TRAIN_FLOOR = 0.83
+TRAIN_FLOOR = 0.81
 BUNDLED_FLOORS = [
     (BUNDLED_HELDOUT, 0.978, 1.0, 0.93, 0.96),
     (BUNDLED_DEV, 0.972, 1.0, 0.93, 0.96),
@@ -139,7 +144,7 @@ def test_each_corpus_evals_file_spans_many_packs_and_holds_its_measured_floor(
 def test_the_corpus_evals_files_send_back_most_of_their_vague_questions(
         corpus_router: Router) -> None:
     # Thresholds are calibrated to keep 80% of the fitted files' vague questions asked first
-    # (routing.evals.MIN_ABSTENTION_RECALL); pooled over these files it was 86.4% (51 of 59)
+    # (routing.evals.MIN_ABSTENTION_RECALL); pooled over these files it was 85.7% (54 of 63)
     # when this floor was set.
     wanted = asked = 0
     for path, *_ in CORPUS_FLOORS:

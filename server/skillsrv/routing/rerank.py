@@ -63,16 +63,16 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 2.659, "example_two": 2.849,
     },
     MANY_PACKS: {
-        "lexical": 1.389, "rank": -0.1833, "router": -0.138, "redirect": -0.2679, "body": 3.641,
-        "pack": 2.573, "section": 3.052, "question": 1.132, "summary": 0.5122,
-        "meaning_summary": 1.473, "meaning_route": -0.3148, "meaning_section": 4.724,
-        "example_best": 5.319, "example_two": 4.401,
+        "lexical": 1.386, "rank": -0.1835, "router": -0.01757, "redirect": -0.2561,
+        "body": 3.278, "pack": 3.014, "section": 2.887, "question": 1.078, "summary": 0.5148,
+        "meaning_summary": 1.109, "meaning_route": -0.3399, "meaning_section": 4.633,
+        "example_best": 5.839, "example_two": 5.59,
     },
     ADAPTED: {
-        "lexical": 1.438, "rank": -0.2003, "router": 0.02005, "redirect": -0.6349,
-        "body": 3.657, "pack": 2.479, "section": 3.11, "question": 1.119, "summary": 0.5872,
-        "meaning_summary": 3.081, "meaning_route": 0.301, "meaning_section": 5.629,
-        "example_best": 5.015, "example_two": 3.943,
+        "lexical": 1.533, "rank": -0.2137, "router": 0.1216, "redirect": -0.5853, "body": 3.286,
+        "pack": 2.943, "section": 3.027, "question": 1.041, "summary": 0.5796,
+        "meaning_summary": 2.782, "meaning_route": 0.2501, "meaning_section": 4.846,
+        "example_best": 5.681, "example_two": 5.353,
     },
 }
 
