@@ -22,9 +22,9 @@ INTRO_PARAGRAPHS = 2
 INTRO_CHARS = 600
 # Lines that open something other than prose: headings, tables, lists, quotes, code, HTML.
 _NOT_PROSE = re.compile(r"\s*(#|\||[-*+] |\d+[.)] |>|```|~~~|<|!\[|---|\*\*\*)")
-# Sections that send readers elsewhere (links, "Route to"): in a router they are about the
+# Sections that send readers elsewhere (a link, "Route to"): in a router they are about the
 # documents they name, so they say nothing about what the router itself answers.
-ROUTES_ELSEWHERE = re.compile(r"\]\(|\broute to\b", re.IGNORECASE)
+_ROUTE_TO = re.compile(r"\broute to\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class BodyProfile:
     # and tokenizing thousands of them is a third of an index build otherwise.
     heading_terms: tuple[tuple[str, ...], ...] = ()
     length: int = 0  # the sum of `counts`, which the index's length normalisation needs
-    routing_sections: int = 0  # bitmask of the sections that match `ROUTES_ELSEWHERE`
+    routing_sections: int = 0  # bitmask of the sections with a link or "route to"
 
 
 def heading_lines(doc: Document) -> list[int]:
@@ -102,8 +102,9 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
         counts.update(phrase_terms)
         pairs.update(itertools.pairwise(sequence))
         bit = 1 << number
-        # The literal tests first: the expression alone is a third of a second per corpus.
-        if "](" in section or ("route to" in section and ROUTES_ELSEWHERE.search(section)):
+        # Literal tests first (sections are lowered): searching alone took 0.7 s over the
+        # corpus on a loaded machine, 0.05 s this way.
+        if "](" in section or ("route to" in section and _ROUTE_TO.search(section)):
             routing |= bit
         for term in {*sequence, *phrase_terms}:
             masks[term] = masks.get(term, 0) | bit

@@ -53,11 +53,8 @@ class Lookup:
         # A section's coverage is divided by this: a mild penalty for long sections.
         self._section_norms = 1 - SECTION_B + SECTION_B * lengths / average_section_length
         for candidate, start in zip(candidates, self._section_starts, strict=False):
-            mask = candidate.routing_sections
-            while mask:  # a router's section about other documents covers nothing
-                low = mask & -mask
-                self._section_norms[start + low.bit_length() - 1] = np.inf
-                mask ^= low
+            # A router's sections about other documents cover nothing.
+            self._section_norms[_numbers(candidate.routing_sections, start)] = np.inf
 
     def scores(self, query_terms: frozenset[str], groups: tuple[str, ...] | None = None) -> Any:
         """Each candidate's summed postings for the terms, from some field groups (default:
@@ -119,12 +116,7 @@ class Lookup:
             starts = self._section_starts
             numbers: list[int] = []
             for index in self._body_lists.get(word, ()):
-                mask = candidates[index].sections.get(word, 0)
-                start = starts[index]
-                while mask:
-                    low = mask & -mask
-                    numbers.append(start + low.bit_length() - 1)
-                    mask ^= low
+                numbers.extend(_numbers(candidates[index].sections.get(word, 0), starts[index]))
             if not numbers:
                 return _NONE[0]
             found = np.array(numbers, dtype=np.intp)
@@ -149,10 +141,7 @@ def section_index(candidates: list[Candidate]) -> SectionIndex:
             found = by_word.get(word)
             if found is None:
                 found = by_word[word] = []
-            while mask:
-                low = mask & -mask
-                found.append(start + low.bit_length() - 1)
-                mask ^= low
+            found.extend(_numbers(mask, start))
         start += len(candidate.section_lengths)
     spans: dict[str, tuple[int, int]] = {}
     flat: list[int] = []
@@ -160,3 +149,13 @@ def section_index(candidates: list[Candidate]) -> SectionIndex:
         spans[word] = (len(flat), len(flat) + len(found))
         flat.extend(found)
     return np.array(flat, dtype=np.int32), spans
+
+
+def _numbers(mask: int, start: int) -> list[int]:
+    """The global numbers of the sections a candidate's bitmask holds (its first is `start`)."""
+    numbers = []
+    while mask:
+        low = mask & -mask
+        numbers.append(start + low.bit_length() - 1)
+        mask ^= low
+    return numbers

@@ -466,10 +466,9 @@ class Router:
         names: list[tuple[str, RouteCandidate]] = []
         for route in routes:
             pack = self.catalog.find_pack(route.pack)
-            skill = next((s for s in pack.skills if s.name == route.skill), None) \
-                if pack is not None else None
-            doc = None if skill is None else skill.document if route.sheet is None else next(
-                (d for d in skill.documents() if d.file_name == route.sheet), None)
+            skill = pack.find_skill(route.skill) if pack is not None else None
+            doc = None if skill is None else skill.document if route.sheet is None else \
+                skill.find_sheet(route.sheet)
             title = doc.title if doc is not None and doc.title else \
                 (route.sheet or route.skill).removesuffix(".md").replace("-", " ")
             names.append((title, route))
@@ -523,8 +522,8 @@ class Router:
         else:  # one pack: its questions; many: none of them stands out
             packs = [pack.name for pack in self.catalog.packs] if len(self.catalog.packs) == 1 \
                 else []
-        about_models = any(name in self._model_packs for name in packs) if best or routes \
-            else 2 * len(self._model_packs) > len(self.catalog.packs)
+        about_models = any(name in self._model_packs for name in packs) \
+            if best is not None or routes else 2 * len(self._model_packs) > len(self.catalog.packs)
         # Which of the close guides is meant: for other packs, the best question there is;
         # for packs about models, after the questions that decide an architecture.
         which = None

@@ -280,8 +280,10 @@ class Meaning:
             return " ".join(routes)[:SUMMARY_CHARS] or candidate.pack, routes, []
         skill, doc = found
         summary = f"{doc.title or ''}. {skill.description_of(doc)} {body_code.intro(doc.body)}"
-        sections = [section[:SECTION_CHARS] for section in body_code.split_sections(
-            doc.body, body_code.heading_lines(doc))
+        # A router's sections that send readers elsewhere are about the documents they name
+        # (the index marks them from the body profile).
+        sections = [section[:SECTION_CHARS] for number, section in enumerate(
+            body_code.split_sections(doc.body, body_code.heading_lines(doc)))
             if len(section.strip()) > MIN_SECTION_CHARS
-            and not (candidate.is_router and body_code.ROUTES_ELSEWHERE.search(section))]
+            and not candidate.routing_sections >> number & 1]
         return summary[:SUMMARY_CHARS], routes, sections
