@@ -66,8 +66,13 @@ class _Worker:
     def _read_stderr(self) -> None:
         stream = self.process.stderr
         assert stream is not None
-        for line in iter(stream.readline, b""):
-            self.stderr.append(line.decode(errors="replace").rstrip())
+        try:
+            for line in iter(stream.readline, b""):
+                self.stderr.append(line.decode(errors="replace").rstrip())
+        except (ValueError, OSError):
+            # Closed under us by the worker's clean-up (a ValueError from a closed buffer, in
+            # a suite run once): the worker is gone, and what it wrote so far is kept.
+            return
 
     def tail(self) -> str:
         lines = [line for line in self.stderr if line.strip()][-5:]
