@@ -56,7 +56,13 @@ class Data:
         queries: list[np.ndarray] = []
         base: list[np.ndarray] = []
         targets: list[int] = []
-        rows: list[np.ndarray] = []
+        # Each document's rows (summary, routing phrases, sections) are stored once and read
+        # by index: a document sits in the heads of hundreds of cases, and projecting its rows
+        # once per step instead of once per head is what keeps a fit within minutes.
+        documents: dict[int, int] = {}  # document index -> its first row in `matrices`
+        matrices: list[np.ndarray] = []
+        stored = 0
+        rows: list[np.ndarray] = []  # per (case, candidate, row): the row in `matrices`
         owners: list[np.ndarray] = []
         segments: list[np.ndarray] = []
         lengths = []  # head size per case (a head may be shorter than HEAD)
@@ -81,10 +87,14 @@ class Data:
                 padded[:len(features), LEXICAL:] = found[:, LEXICAL + MEANING:]
                 base.append(padded)
                 lengths.append(len(features))
-                for place, (matrix, routes, sections) in enumerate(
-                        router.meaning._matrices(model, indexes)):
+                for place, (index, (matrix, routes, sections)) in enumerate(zip(
+                        indexes, router.meaning._matrices(model, indexes), strict=True)):
+                    if index not in documents:
+                        documents[index] = stored
+                        matrices.append(np.asarray(matrix, np.float32))
+                        stored += len(matrix)
                     parts = np.array([0] + [1] * routes + [2] * sections)
-                    rows.append(np.asarray(matrix, np.float32))
+                    rows.append(documents[index] + np.arange(len(matrix)))
                     owners.append(np.full(len(matrix), number))
                     segments.append((number * HEAD + place) * 3 + parts)
         self.files = files
@@ -97,16 +107,20 @@ class Data:
         lexical = torch.tensor(np.stack(base))
         flat = lexical[self.mask]
         self.base = (lexical - flat.mean(0)) / flat.std(0).clamp_min(1e-6)
+        self.matrices = torch.tensor(np.concatenate(matrices))
         self.rows = torch.tensor(np.concatenate(rows))
         self.owner = torch.tensor(np.concatenate(owners))
         self.segment = torch.tensor(np.concatenate(segments))
-        self.plain = (self.rows * self.queries[self.owner]).sum(1)
+        # The unadapted cosine of each row, once: every query against every stored row, read
+        # at the (case, row) pairs the heads hold.
+        self.plain = (self.queries @ self.matrices.T)[self.owner, self.rows]
 
     def logits(self, up: torch.Tensor, down: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """As `Meaning.features` and `rerank` compute them, with the adapted query."""
         moved = self.queries @ down
         adapted = self.queries + moved @ up.T
-        similarity = (self.plain + ((self.rows @ up) * moved[self.owner]).sum(1)) / \
+        projected = self.matrices @ up  # each stored row once, not once per head it is in
+        similarity = (self.plain + (projected[self.rows] * moved[self.owner]).sum(1)) / \
             adapted.norm(dim=1)[self.owner]
         best = torch.full((self.count * HEAD * 3,), -1e9).scatter_reduce(
             0, self.segment, similarity, "amax", include_self=True)
