@@ -76,9 +76,9 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
     assert report.passed
 
 
-# (file, top-1 and top-3 measured when the floor was set, floor top-1, floor top-3). The
-# targets are 90% (bundled) and 85% (corpus) top-1. Every file but evals.yaml was written blind.
-# corpus-fresh7, -fresh8, corpus-deep, corpus-ask, bundled-fresh9 to -fresh12 are never fitted
+# (file, top-1 and top-3 last measured, floor top-1, floor top-3). The targets are 90%
+# (bundled) and 85% (corpus) top-1. Every file but evals.yaml was written blind. corpus-fresh7,
+# -fresh8, -deep, -ask, -who, -mix and bundled-fresh9 to -fresh12 are never fitted
 # on; all the others have been used to fit the reranker and the thresholds
 # (scripts/fit_routing.py lists them), and the corpus's ones the query adapter and the example
 # bank too: their figures are in-sample, though an eval run hides each file's own examples.
@@ -94,15 +94,16 @@ CORPUS_FLOORS = [
     (CORPUS_FRESH4, 0.895, 0.948, 0.85, 0.91),
     (CORPUS_FRESH5, 0.91, 0.978, 0.87, 0.94),
     (CORPUS_FRESH6, 0.948, 0.993, 0.91, 0.95),
-    (CORPUS_FRESH7, 0.918, 0.948, 0.88, 0.91),
-    (CORPUS_FRESH8, 0.888, 0.955, 0.85, 0.91),
+    (CORPUS_FRESH7, 0.918, 0.955, 0.88, 0.91),
+    (CORPUS_FRESH8, 0.881, 0.955, 0.85, 0.91),
     (CORPUS_DEEP, 0.836, 0.955, 0.8, 0.91),
-    (CORPUS_ASK, 0.881, 0.94, 0.84, 0.9),
-    (CORPUS_WHO, 0.739, 0.881, 0.7, 0.84),
-    (CORPUS_MIX, 0.906, 0.978, 0.86, 0.94),
+    (CORPUS_ASK, 0.881, 0.948, 0.84, 0.9),
+    (CORPUS_WHO, 0.731, 0.888, 0.7, 0.84),
+    (CORPUS_MIX, 0.913, 0.993, 0.86, 0.94),
 ]
 # The training files together (85.2% when the floor was set: the adapter has seen them, but
-# each file's own example questions are hidden, and with them half its answers' examples).
+# each file's own example questions are hidden, and with them half its answers' examples;
+# 86.8% with the fourth round in, 89.5% on that round, which the adapter has not seen).
 TRAIN_FLOOR = 0.81
 BUNDLED_FLOORS = [
     (BUNDLED_HELDOUT, 0.978, 1.0, 0.93, 0.96),

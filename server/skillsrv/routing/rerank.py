@@ -63,10 +63,10 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 2.659, "example_two": 2.849,
     },
     MANY_PACKS: {
-        "lexical": 1.386, "rank": -0.1835, "router": -0.01757, "redirect": -0.2561,
-        "body": 3.278, "pack": 3.014, "section": 2.887, "question": 1.078, "summary": 0.5148,
-        "meaning_summary": 1.109, "meaning_route": -0.3399, "meaning_section": 4.633,
-        "example_best": 5.839, "example_two": 5.59,
+        "lexical": 1.266, "rank": -0.1928, "router": -0.1124, "redirect": -0.254,
+        "body": 3.272, "pack": 2.2, "section": 2.823, "question": 1.088, "summary": 0.576,
+        "meaning_summary": 1.004, "meaning_route": -0.3027, "meaning_section": 4.296,
+        "example_best": 5.984, "example_two": 6.19,
     },
     ADAPTED: {
         "lexical": 1.533, "rank": -0.2137, "router": 0.1216, "redirect": -0.5853, "body": 3.286,
