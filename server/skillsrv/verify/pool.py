@@ -130,11 +130,14 @@ class _Worker:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        # The group is dead, so its stderr reaches its end: let the drain read to it before
+        # the pipe closes (closing first raced the drain's readline). A writer that escaped
+        # the group could hold the pipe open, hence the timeout.
+        self._drain.join(timeout=5)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-        self._drain.join(timeout=5)
 
 
 class WorkerPool:
