@@ -114,14 +114,19 @@ class Data:
         # The unadapted cosine of each row, once: every query against every stored row, read
         # at the (case, row) pairs the heads hold.
         self.plain = (self.queries @ self.matrices.T)[self.owner, self.rows]
+        # Each (case, row) pair as one index into a cases x stored-rows matrix.
+        self.pair = self.owner * len(self.matrices) + self.rows
 
     def logits(self, up: torch.Tensor, down: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """As `Meaning.features` and `rerank` compute them, with the adapted query."""
         moved = self.queries @ down
         adapted = self.queries + moved @ up.T
         projected = self.matrices @ up  # each stored row once, not once per head it is in
-        similarity = (self.plain + (projected[self.rows] * moved[self.owner]).sum(1)) / \
-            adapted.norm(dim=1)[self.owner]
+        # Every case against every stored row as one product, then read at the pairs the
+        # heads hold: gathering rank-wide rows per pair instead made each step's backward
+        # pass scatter millions of rows (1.7 s of a 2.4 s step on 2 cores).
+        shifted = torch.take(moved @ projected.T, self.pair)
+        similarity = (self.plain + shifted) / adapted.norm(dim=1)[self.owner]
         best = torch.full((self.count * HEAD * 3,), -1e9).scatter_reduce(
             0, self.segment, similarity, "amax", include_self=True)
         best = torch.where(best < -1e8, torch.zeros_like(best), best).view(self.count, HEAD, 3)
