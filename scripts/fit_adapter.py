@@ -111,11 +111,11 @@ class Data:
         self.rows = torch.tensor(np.concatenate(rows))
         self.owner = torch.tensor(np.concatenate(owners))
         self.segment = torch.tensor(np.concatenate(segments))
-        # The unadapted cosine of each row, once: every query against every stored row, read
-        # at the (case, row) pairs the heads hold.
-        self.plain = (self.queries @ self.matrices.T)[self.owner, self.rows]
-        # Each (case, row) pair as one index into a cases x stored-rows matrix.
+        # Each (case, row) pair the heads hold, as one index into a cases x stored-rows matrix.
         self.pair = self.owner * len(self.matrices) + self.rows
+        # The unadapted cosine of each row, once: every query against every stored row, read
+        # at those pairs.
+        self.plain = torch.take(self.queries @ self.matrices.T, self.pair)
 
     def logits(self, up: torch.Tensor, down: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """As `Meaning.features` and `rerank` compute them, with the adapted query."""
