@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -24,7 +25,13 @@ from skillsrv.packs.model import Catalog, RedFlag
 from skillsrv.routing import questions as asking
 from skillsrv.routing.adapter import adapter_for
 from skillsrv.routing.examples import SHOWN_SIMILARITY, ExampleBank
-from skillsrv.routing.index import Candidate, PackQuestions, RedirectRule, RoutingIndex
+from skillsrv.routing.index import (
+    Candidate,
+    EvidenceItem,
+    PackQuestions,
+    RedirectRule,
+    RoutingIndex,
+)
 from skillsrv.routing.models import (
     ClarifyResult,
     Decision,
@@ -151,6 +158,9 @@ class Router:
         self.speller = Speller(self.index.idf)
         self.meaning = Meaning(catalog, self.index.candidates, self.index.meaning_vectors,
                                adapter, ExampleBank(catalog, self.index.candidates))
+        # Per candidate, as routes first show it: each term -> the evidence items holding it
+        # (a candidate has dozens of items; a query shares terms with a few).
+        self._evidence_by_term: dict[int, dict[str, tuple[int, ...]]] = {}
 
     # -- public ----------------------------------------------------------------------------
 
@@ -410,7 +420,7 @@ class Router:
         routes = []
         for entry, example in zip(top, closest, strict=True):
             candidate = self.index.candidates[entry.index]
-            evidence = self._evidence(candidate, query_terms, words)
+            evidence = self._evidence(entry.index, query_terms, words)
             if example is not None and example[1] >= SHOWN_SIMILARITY:
                 evidence.append(Evidence(
                     kind="example", source=example[0].source,
@@ -423,13 +433,19 @@ class Router:
                 evidence=evidence))
         return routes
 
-    def _evidence(self, candidate: Candidate, query_terms: frozenset[str],
+    def _evidence(self, index: int, query_terms: frozenset[str],
                   words: dict[str, str]) -> list[Evidence]:
+        candidate = self.index.candidates[index]
         idf = self.index.idf
+        by_term = self._evidence_by_term.get(index)
+        if by_term is None:
+            by_term = self._evidence_by_term[index] = _items_by_term(candidate.evidence)
+        # Only the items that share a term with the query, in document order (ties keep it).
+        touched = sorted({place for term in by_term.keys() & query_terms
+                          for place in by_term[term]})
         scored = []
-        for item in candidate.evidence:
-            if item.terms.isdisjoint(query_terms):  # most items: no new set for them
-                continue
+        for place in touched:
+            item = candidate.evidence[place]
             overlap = item.terms & query_terms
             # fsum: the same weight whatever order the set yields its terms in (it varies by
             # process), so items that tie stay in document order.
@@ -639,6 +655,15 @@ def _spelling_warnings(corrected: list[Correction]) -> list[Warning]:
     return [Warning(kind="input", message=f"read '{word}' as {meant}: no loaded pack has "
                                           f"'{word}', and it is one letter off")
             for word, meant in notes.items()]
+
+
+def _items_by_term(items: list[EvidenceItem]) -> dict[str, tuple[int, ...]]:
+    """Each term of `items` -> the positions of the items that hold it."""
+    found: dict[str, list[int]] = defaultdict(list)
+    for place, item in enumerate(items):
+        for term in item.terms:
+            found[term].append(place)
+    return {term: tuple(places) for term, places in found.items()}
 
 
 def _surface_words(text: str) -> dict[str, str]:
