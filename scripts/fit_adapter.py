@@ -53,6 +53,8 @@ class Data:
         model = semantic._Model.get()
         assert model is not None, "the wordllama model did not load"
         files: list[str] = []
+        heads: list[list[int]] = []  # per case: its head's candidates (the index's numbers)
+        texts: list[str] = []  # per case: the query as routing embeds it
         queries: list[np.ndarray] = []
         base: list[np.ndarray] = []
         targets: list[int] = []
@@ -80,6 +82,8 @@ class Data:
                     router, case.expect, fitting._label(router, i))), -1)
                 targets.append(target)
                 _, _, text, _, _ = router._read(case.query)
+                heads.append(indexes)
+                texts.append(text)
                 queries.append(model.embed_one(text))
                 padded = np.zeros((HEAD, LEXICAL + EXAMPLE), np.float32)
                 found = np.asarray(features, np.float32)
@@ -98,6 +102,8 @@ class Data:
                     owners.append(np.full(len(matrix), number))
                     segments.append((number * HEAD + place) * 3 + parts)
         self.files = files
+        self.heads = heads
+        self.texts = texts
         self.count = len(files)
         self.queries = torch.tensor(np.stack(queries))
         self.target = torch.tensor(targets)
@@ -117,8 +123,9 @@ class Data:
         # at those pairs.
         self.plain = torch.take(self.queries @ self.matrices.T, self.pair)
 
-    def logits(self, up: torch.Tensor, down: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        """As `Meaning.features` and `rerank` compute them, with the adapted query."""
+    def meaning(self, up: torch.Tensor, down: torch.Tensor) -> torch.Tensor:
+        """Cases x HEAD x 3: the meaning features as `Meaning.features` computes them with the
+        adapted query (0 past a head's end)."""
         moved = self.queries @ down
         adapted = self.queries + moved @ up.T
         projected = self.matrices @ up  # each stored row once, not once per head it is in
@@ -131,9 +138,13 @@ class Data:
             0, self.segment, similarity, "amax", include_self=True)
         best = torch.where(best < -1e8, torch.zeros_like(best), best).view(self.count, HEAD, 3)
         best = torch.where(self.mask[..., None], best, torch.full_like(best, -1e9))
-        meaning = torch.where(self.mask[..., None], best - best.max(1, keepdim=True).values,
-                              torch.zeros_like(best))
-        logits = torch.cat([self.base[..., :LEXICAL], meaning * MEANING_SCALE,
+        return torch.where(self.mask[..., None], best - best.max(1, keepdim=True).values,
+                           torch.zeros_like(best))
+
+    def logits(self, up: torch.Tensor, down: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """As `rerank` scores each head, with the adapted query's meaning features (and the
+        lexical ones standardized)."""
+        logits = torch.cat([self.base[..., :LEXICAL], self.meaning(up, down) * MEANING_SCALE,
                             self.base[..., LEXICAL:]], 2) @ weights
         return torch.where(self.mask, logits, torch.full_like(logits, -1e9))
 

@@ -4,12 +4,13 @@ mostly of them, and never a reason for routing to fail."""
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import BUNDLED, SKILLPACKS
+from conftest import BUNDLED, ROOT, SKILLPACKS
 from skillsrv.packs import load_source
 from skillsrv.routing import Router
 from skillsrv.routing import adapter as adapter_code
@@ -75,3 +76,28 @@ def test_the_corpus_is_routed_with_its_adapter_and_without_on_request() -> None:
     assert plain.regime == MANY_PACKS and plain.meaning.adapter is None
     query = "every character in my novel talks exactly like me. how do i fix that"
     assert adapted.head(query)[1] != plain.head(query)[1]  # the meaning features moved
+
+
+@pytest.mark.skipif(not SKILLPACKS.is_dir(), reason="the skillpacks corpus is not beside the "
+                                                     "checkout")
+def test_the_fitting_script_computes_the_meaning_features_routing_computes() -> None:
+    """`scripts/fit_adapter.py` fits the adapter on its own batched copy of the meaning
+    features: it must be the same maths as `Meaning.features` with the adapter applied."""
+    torch = pytest.importorskip("torch")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import fit_adapter
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    router = Router(load_source(SKILLPACKS), adapt=False)
+    data = fit_adapter.Data(router, [ROOT / "tests" / "evals" / "corpus-train" /
+                                     "corpus-train3-3.yaml"])
+    shipped = adapter_code.shipped()[0]
+    batched = data.meaning(torch.tensor(shipped.up, dtype=torch.float32),
+                           torch.tensor(shipped.down, dtype=torch.float32)).numpy()
+    router.meaning.adapter = shipped
+    assert data.count > 50
+    for number, (text, head) in enumerate(zip(data.texts, data.heads, strict=True)):
+        routed = np.asarray(router.meaning.features(text, head))[:, :fit_adapter.MEANING]
+        assert np.allclose(batched[number, :len(head)], routed, atol=1e-4), text
+    assert not np.allclose(batched, 0)  # the heads' candidates do differ in meaning

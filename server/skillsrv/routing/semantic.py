@@ -215,8 +215,11 @@ class Meaning:
             lengths.extend((1, routes, sections))
             offset += len(matrix)
         # One product for the whole head, then the best row of each part of each candidate.
+        # reduceat needs every start inside the array (a last part may be empty): one more
+        # row, below any cosine, which the last part's maximum then never takes.
         similarity = np.concatenate([*matrices, np.zeros((1, query.shape[0]), np.float32)]) \
             @ query
+        similarity[-1] = -np.inf
         best = np.maximum.reduceat(similarity, starts)
         best[np.asarray(lengths) == 0] = 0.0
         best = best.reshape(len(head), 3)
