@@ -3,6 +3,7 @@ and the command that fits it."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -120,6 +121,42 @@ def test_fitting_finds_the_feature_that_marks_the_right_answer() -> None:
     held_out = fitting.cross_validate(examples)
     assert sorted(held_out) == ["file-0", "file-1", "file-2", "file-3"]
     assert all(accuracy == 1.0 for accuracy in held_out.values())
+
+
+def _objective(examples: list[fitting.Example], weights: dict[str, float]) -> float:
+    """The fit's objective, written out plainly: mean cross-entropy of the right row plus L2
+    on the weights scaled by each feature's spread over all rows."""
+    rows = [row for example in examples for row in example.rows]
+    total = 0.0
+    for example in examples:
+        assert example.target is not None
+        logits = [sum(weights[name] * row[f] for f, name in enumerate(FEATURES))
+                  for row in example.rows]
+        peak = max(logits)
+        total += peak + math.log(sum(math.exp(v - peak) for v in logits)) - \
+            logits[example.target]
+    penalty = 0.0
+    for f, name in enumerate(FEATURES):
+        mean = sum(row[f] for row in rows) / len(rows)
+        spread = math.sqrt(sum((row[f] - mean) ** 2 for row in rows) / len(rows)) or 1.0
+        penalty += (weights[name] * spread) ** 2
+    return total / len(examples) + fitting.L2 * penalty
+
+
+def test_the_fitted_weights_minimise_the_objective() -> None:
+    """Heads of uneven length with noisy features: no step along any weight lowers the
+    objective."""
+    examples = []
+    for n in range(60):
+        size = 3 + n % 5
+        rows = [[math.sin(n * 1.7 + i * 2.3 + f * 0.9) for f in range(len(FEATURES))]
+                for i in range(size)]
+        examples.append(_example(f"file-{n % 3}", rows, (n * 5) % size))
+    weights = fitting.fit(examples)
+    best = _objective(examples, weights)
+    for name in FEATURES:
+        for step in (-1e-3, 1e-3):
+            assert _objective(examples, {**weights, name: weights[name] + step}) >= best - 1e-12
 
 
 def test_a_case_whose_answer_is_not_in_the_head_counts_as_wrong_and_is_not_fitted() -> None:

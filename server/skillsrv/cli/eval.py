@@ -8,7 +8,7 @@ from pathlib import Path
 from skillsrv.cli.common import add_pack_options, print_json
 from skillsrv.cli.route import make_router
 from skillsrv.errors import UsageError
-from skillsrv.routing import Router, fit
+from skillsrv.routing import Router
 from skillsrv.routing.evals import (
     EvalFile,
     EvalReport,
@@ -56,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _fit(router: Router, files: list[EvalFile]) -> None:
+    from skillsrv.routing import fit  # numpy arrays: only a fit needs them loaded up front
+
     router.weights, lines = fit.report([example for evals in files
                                         for example in fit.collect(router, evals)])
     print("\n".join(lines))
