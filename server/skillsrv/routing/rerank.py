@@ -69,10 +69,10 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 5.984, "example_two": 6.19,
     },
     ADAPTED: {
-        "lexical": 1.533, "rank": -0.2137, "router": 0.1216, "redirect": -0.5853, "body": 3.286,
-        "pack": 2.943, "section": 3.027, "question": 1.041, "summary": 0.5796,
-        "meaning_summary": 2.782, "meaning_route": 0.2501, "meaning_section": 4.846,
-        "example_best": 5.681, "example_two": 5.353,
+        "lexical": 1.358, "rank": -0.2172, "router": 0.06552, "redirect": -0.5772, "body": 3.355,
+        "pack": 2.243, "section": 2.908, "question": 1.06, "summary": 0.7074,
+        "meaning_summary": 2.2, "meaning_route": 0.3876, "meaning_section": 4.603,
+        "example_best": 5.836, "example_two": 5.967,
     },
 }
 
