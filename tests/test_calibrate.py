@@ -3,11 +3,17 @@ questions that must be sent back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
+from conftest import BUNDLED
 from skillsrv.routing import Thresholds, evals
 from skillsrv.routing.evals import EvalCase, EvalFile, EvalReport
 
@@ -40,3 +46,27 @@ def test_calibration_takes_the_best_top1_only_while_vague_questions_are_still_se
     chosen, top1 = evals.calibrate([(router, [_file()])])  # type: ignore[list-item]
     assert (chosen.min_score < 4.0) == weak_chosen and top1 == (0.95 if weak_chosen else 0.9)
     assert router.thresholds == Thresholds(min_score=6.0)  # the router is left as it was
+
+
+def test_calibrating_in_forked_workers_chooses_what_calibrating_in_process_does(
+        tmp_path: Path) -> None:
+    """`skillsrv eval --calibrate` scores a threshold's values in forked workers; with one
+    worker allowed it scores them here, one by one. Both choose the same thresholds."""
+    cases = yaml.safe_load((BUNDLED / "neural-architectures" / "evals.yaml").read_text())["cases"]
+    vague = [case for case in cases if case["expect"] == "clarify"]
+    picked = [*cases[:14], *vague[:4]]
+    assert len(vague) >= 4
+    path = tmp_path / "evals.yaml"
+    path.write_text(yaml.safe_dump({"cases": picked}))
+    chosen = []
+    for workers in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-m", "skillsrv", "eval", "--only", "--pack-path", str(BUNDLED),
+             "--calibrate", str(path)],
+            capture_output=True, text=True, timeout=300,
+            env={**os.environ, "SKILLSRV_LOAD_WORKERS": workers})
+        assert result.returncode in (0, 1), result.stderr
+        chosen.append(next(line for line in result.stdout.splitlines()
+                           if line.startswith("best thresholds: ")))
+    assert chosen[0] == chosen[1]
+    assert "min_score=" in chosen[0]

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from skillsrv import yamlio
 from skillsrv.errors import SkillsrvError
+from skillsrv.forking import map_forked
 from skillsrv.routing import examples
 from skillsrv.routing.examples import origin_of
 from skillsrv.routing.labels import label_matches, route_label
@@ -189,7 +190,9 @@ def calibrate(runs: list[tuple[Router, list[EvalFile]]]) -> tuple[Thresholds, fl
     router (e.g. the bundled pack's evals on the bundled pack, the corpus's on the corpus),
     among those that still ask first on `MIN_ABSTENTION_RECALL` of the vague questions (or
     on as many as any can). Coordinate descent over a grid per threshold, twice round: a
-    full grid would route every case a few hundred times."""
+    full grid would route every case a few hundred times. The values of one threshold are
+    scored in forked workers (each routes every case once per value)."""
+    global _calibrating
     routers = [router for router, _ in runs]
     original = routers[0].thresholds
     grid = {"min_score": [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 10.0],
@@ -198,36 +201,46 @@ def calibrate(runs: list[tuple[Router, list[EvalFile]]]) -> tuple[Thresholds, fl
             "sure_probability": [1.01, 0.95, 0.9, 0.85, 0.8, 0.7, 0.6],
             "rule_coverage": [0.5, 0.6, 0.7, 0.8, 0.9]}
     # Each file with its router and its number of vague questions.
-    jobs = [(router, evals, sum(case.expect == "clarify" for case in evals.cases))
-            for router, files in runs for evals in files]
-    wanted = sum(vague for _, _, vague in jobs)
-
-    def score(thresholds: Thresholds) -> tuple[float, float]:
-        """(abstention recall up to the floor, mean top-1): compared in that order."""
-        for router in routers:
-            router.thresholds = thresholds
-        top1 = asked = 0.0
-        for router, evals, vague in jobs:
-            report = run_evals(router, evals)
-            top1 += report.top1
-            asked += (report.abstention_recall or 0.0) * vague
-        recall = asked / wanted if wanted else 1.0
-        return min(recall, MIN_ABSTENTION_RECALL), top1 / len(jobs)
-
+    _calibrating = [(router, evals, sum(case.expect == "clarify" for case in evals.cases))
+                    for router, files in runs for evals in files]
     best = original
     try:
-        best_score = score(best)
+        best_score = _score(best)
         for _ in range(2):
             for name, values in grid.items():
-                for value in values:
-                    trial = replace(best, **{name: value})
-                    trial_score = score(trial)
+                # Every trial differs from `best` in this threshold alone, and `best` changes
+                # only in it while its values are compared: scoring them all first, in any
+                # order, chooses as scoring them one by one would.
+                trials = [replace(best, **{name: value}) for value in values]
+                scores = map_forked(_score, trials, minimum=2)
+                for trial, trial_score in zip(trials, scores, strict=True):
                     if trial_score > (best_score[0], best_score[1] + 1e-9):
                         best, best_score = trial, trial_score
     finally:
+        _calibrating = []
         for router in routers:
             router.thresholds = original
     return best, best_score[1]
+
+
+# The eval files being calibrated on (router, file, vague questions), for `_score`: a module
+# global, so forked workers find it without pickling routers.
+_calibrating: list[tuple[Router, EvalFile, int]] = []
+
+
+def _score(thresholds: Thresholds) -> tuple[float, float]:
+    """(abstention recall up to the floor, mean top-1) of the files being calibrated on with
+    `thresholds`: compared in that order."""
+    for router, _, _ in _calibrating:
+        router.thresholds = thresholds
+    wanted = sum(vague for _, _, vague in _calibrating)
+    top1 = asked = 0.0
+    for router, evals, vague in _calibrating:
+        report = run_evals(router, evals)
+        top1 += report.top1
+        asked += (report.abstention_recall or 0.0) * vague
+    recall = asked / wanted if wanted else 1.0
+    return min(recall, MIN_ABSTENTION_RECALL), top1 / len(_calibrating)
 
 
 def find_pack_evals(router: Router) -> list[Path]:
