@@ -34,7 +34,7 @@ from fit_routing import CORPUS_EVALS  # the same files the reranker is fitted on
 RANK = 32
 L2_ADAPTER = 0.0003
 L2_WEIGHTS = 0.03
-STEPS = 150
+STEPS = 300
 HEAD = 20
 FOLDS = 4
 # The feature rows' layout (rerank.FEATURES): lexical features, the three meaning features

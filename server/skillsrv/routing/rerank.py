@@ -69,10 +69,10 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 5.984, "example_two": 6.19,
     },
     ADAPTED: {
-        "lexical": 1.358, "rank": -0.2172, "router": 0.06552, "redirect": -0.5772, "body": 3.355,
-        "pack": 2.243, "section": 2.908, "question": 1.06, "summary": 0.7074,
-        "meaning_summary": 2.2, "meaning_route": 0.3876, "meaning_section": 4.603,
-        "example_best": 5.836, "example_two": 5.967,
+        "lexical": 1.369, "rank": -0.2109, "router": 0.003841, "redirect": -0.5824,
+        "body": 3.306, "pack": 2.287, "section": 2.911, "question": 1.038, "summary": 0.6688,
+        "meaning_summary": 2.809, "meaning_route": 0.6099, "meaning_section": 4.978,
+        "example_best": 5.792, "example_two": 5.945,
     },
 }
 
