@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +19,14 @@ SHARED = ROOT.parent / "shared"
 SKILLPACKS = SHARED / "corpora" / "skillpacks"
 ANTHROPIC_SKILLS = SHARED / "corpora" / "anthropic-skills"
 BUNDLED = ROOT / "skills"
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    """A server freezes what it loaded out of the garbage collector's sight; one test's frozen
+    objects must not outlive it in this process."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture

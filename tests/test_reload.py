@@ -3,6 +3,8 @@ version and says what broke; clients are told the lists changed."""
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from mcp.client import Client
 from mcp.client.session import IncomingMessage
 
 from server_helpers import PACK, ROUTER_MD, SKILL, write_demo_pack
-from skillsrv.server.app import build_server
+from skillsrv.routing import Router
+from skillsrv.server.app import build_server, health
 from skillsrv.server.reload import Live
 from skillsrv.server.state import SourceConfig
 
@@ -105,6 +108,39 @@ def test_a_deleted_sheet_is_an_ordinary_change(manifest: Path) -> None:
 
 
 # -- through a client ----------------------------------------------------------------------
+
+
+def test_an_edit_is_served_already_warmed_up(manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    add_sheet(manifest)
+    assert live.reload_if_changed() is True
+    assert live.state.router.warmed
+
+
+def test_a_failing_warm_up_is_logged_and_the_state_is_served_as_it_is(
+        manifest: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(self: Router) -> None:
+        raise RuntimeError("no model")
+
+    monkeypatch.setattr(Router, "warm_up", broken)
+    live = Live(SourceConfig(manifest_path=manifest))
+    with caplog.at_level(logging.ERROR, logger="skillsrv.reload"):
+        live.warm_up()
+    assert live.warmed.is_set() and "warming the router up failed" in caplog.text
+    assert live.state.router.route("CNN for 5000 photos").routes
+
+
+async def test_a_server_warms_its_router_up_in_the_background_once_it_starts(
+        manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    assert not health(live)["warm"]
+    server = build_server(live=live, watch_sources=False)
+    async with Client(server) as client:
+        assert await anyio.to_thread.run_sync(live.warmed.wait, 60)
+        assert health(live)["warm"] and live.state.router.warmed
+        assert gc.get_freeze_count() > 0  # what was loaded is out of the collector's way
+        route = await client.call_tool("route_query", {"query": "CNN for 5000 photos"})
+        assert not route.is_error
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

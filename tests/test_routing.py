@@ -542,3 +542,18 @@ def test_few_pack_words_ask_first_unless_the_reranker_is_sure_enough_of_the_best
     unsure = Router(catalog, thresholds=Thresholds(min_score=1000.0,
                                                    sure_probability=best.probability + 1e-6))
     assert unsure.route(query).decision.value == "clarify"
+
+
+def test_a_warmed_up_router_routes_exactly_as_one_that_loads_on_first_use() -> None:
+    import yaml
+
+    queries = [case["query"] for case in
+               yaml.safe_load((BUNDLED / "neural-architectures" / "evals.yaml").read_text())[
+                   "cases"]][:40]
+    catalog = load_source(BUNDLED)
+    warmed, lazy = Router(catalog), Router(catalog)
+    warmed.warm_up()
+    assert warmed.warmed and not lazy.warmed
+    assert warmed.meaning.bank is not None and warmed.meaning.bank._ready is not None
+    assert [warmed.route(q).model_dump() for q in queries] == \
+        [lazy.route(q).model_dump() for q in queries]

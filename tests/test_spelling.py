@@ -44,6 +44,19 @@ def test_the_commonest_neighbour_wins_and_the_first_letter_is_kept() -> None:
     assert all(edit[0] == "w" for edit in edits("word"))
 
 
+def test_warming_up_reads_the_word_list_once_before_any_word_needs_it() -> None:
+    reads: list[int] = []
+
+    def english() -> dict[str, int]:
+        reads.append(1)
+        return ENGLISH
+
+    speller = Speller({"transformer": 1.0}, english)
+    assert reads == []  # a speller costs nothing until a word might need correcting
+    speller.warm_up()
+    assert reads == [1]
+
+
 def test_the_word_list_knows_english_and_not_typos() -> None:
     words = english_words()
     assert "properly" in words and "robot" in words

@@ -8,6 +8,7 @@ import sys
 
 from skillsrv.cli.common import add_pack_options, catalog_from, manifest_from, print_json
 from skillsrv.errors import UsageError
+from skillsrv.memory import freeze_long_lived
 from skillsrv.routing import QueryError, RouteDecision, Router
 
 
@@ -47,6 +48,7 @@ def _batch(router: Router, source: str) -> int:
         stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"{source}: cannot read ({exc.strerror})") from None
+    freeze_long_lived()  # a long batch would otherwise walk the whole index in each full collection
     failures = 0
     with stream:
         for number, raw in enumerate(stream, start=1):

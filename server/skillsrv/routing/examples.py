@@ -161,6 +161,10 @@ class ExampleBank:
                                 targets)
             return self._loaded
 
+    def warm_up(self, model: Any) -> None:
+        """Read and stack the example questions now rather than on the first query."""
+        self._arrays(model)
+
     def _arrays(self, model: Any) -> tuple[list[Example], Any, Any, Any]:
         """The examples, their vectors (one row each), each candidate's rows and each row's
         origin, built on first use."""

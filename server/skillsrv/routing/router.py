@@ -137,6 +137,11 @@ def check_query(query: object, max_chars: int) -> str:
     return stripped
 
 
+# Routed once by `Router.warm_up`: a question that takes the whole path (terms, meaning,
+# evidence, slots, questions).
+WARM_UP_QUERY = "Which network should I train on 8k labelled images with one 24GB GPU?"
+
+
 class Router:
     """Routes queries over every pack of a catalog. Thread-safe: the index is read-only."""
 
@@ -161,8 +166,22 @@ class Router:
         # Per candidate, as routes first show it: each term -> the evidence items holding it
         # (a candidate has dozens of items; a query shares terms with a few).
         self._evidence_by_term: dict[int, dict[str, tuple[int, ...]]] = {}
+        self.warmed = False  # whether `warm_up` has run
 
     # -- public ----------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load now what routing otherwise loads on the first queries that need it: the
+        embedding model and example questions, the English word list (for misspellings) and
+        which packs are about models. Together that is most of a second on a slow machine, paid
+        by whoever asks first; a server calls this in the background once its packs are
+        loaded. Thread-safe, and routes come out the same with or without it."""
+        self.meaning.warm_up()
+        self.speller.warm_up()
+        _ = self._model_packs
+        self.route(WARM_UP_QUERY)  # whatever else the route path reads once
+        self.warmed = True
+
 
     def route(self, query: str, *, hide_examples_from: str | None = None) -> RouteDecision:
         """Where the answer lives. `hide_examples_from`: the origin of an evals file whose

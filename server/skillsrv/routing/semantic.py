@@ -182,6 +182,13 @@ class Meaning:
         self._ready: dict[int, tuple[Any, int, int]] = {}  # the same in float32, for products
         self._lock = threading.Lock()
 
+    def warm_up(self) -> None:
+        """Load the embedding model and the example questions now rather than on the first
+        query (a third of a second, where a query takes milliseconds)."""
+        model = _Model.get()
+        if model is not None and self.bank is not None:
+            self.bank.warm_up(model)
+
     def embed_all(self) -> None:
         """Embed every candidate (for the index's cache file, written in the background)."""
         model = _Model.get()

@@ -57,6 +57,10 @@ class Speller:
         self._english = english  # called only when a word might need correcting
         self._seen: dict[str, tuple[str, str | None] | None] = {}  # bounded memo, by word
 
+    def warm_up(self) -> None:
+        """Read the English word list now rather than on the first unknown word."""
+        self._english()
+
     def correct(self, word: str, term: str) -> tuple[str, str | None] | None:
         """What to read instead of the user's `word` (whose term is `term`): the packs' term,
         and the English word it was probably meant as ("sequnces": "sequenc", "sequences"),

@@ -151,11 +151,13 @@ def build_server(sources: SourceConfig | None = None, *, live: Live | None = Non
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Live]) -> AsyncIterator[Live]:
-        if not watch_sources:
-            yield live
-            return
         async with anyio.create_task_group() as group:
-            group.start_soon(watch, live, announce_reload, poll_interval)
+            if not live.warmed.is_set():  # once per process, not per session
+                # Abandoned on shutdown: a server asked to stop does not wait for it.
+                group.start_soon(functools.partial(anyio.to_thread.run_sync, live.warm_up,
+                                                   abandon_on_cancel=True))
+            if watch_sources:
+                group.start_soon(watch, live, announce_reload, poll_interval)
             try:
                 yield live
             finally:
@@ -532,6 +534,7 @@ def health(live: Live) -> dict[str, Any]:
         "packs": [pack.name for pack in state.catalog.packs],
         "skills": sum(len(pack.skills) for pack in state.catalog.packs),
         "warnings": len(state.catalog.all_diagnostics()),
+        "warm": state.router.warmed,  # false for the first moment after start-up
         "reload_error": live.failure.message if live.failure else None,
     }
 
