@@ -83,28 +83,29 @@ def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> Non
 # (scripts/fit_routing.py lists them), and the corpus's ones the query adapter and the example
 # bank too: their figures are in-sample, though an eval run hides each file's own examples.
 CORPUS_FLOORS = [
-    (CORPUS_EVALS, 0.924, 0.954, 0.88, 0.91),
-    (CORPUS_HELDOUT, 0.971, 0.986, 0.93, 0.95),
+    (CORPUS_EVALS, 0.901, 0.962, 0.88, 0.91),
+    (CORPUS_HELDOUT, 0.986, 0.986, 0.93, 0.95),
     (CORPUS_TEST, 0.9, 0.967, 0.84, 0.93),
     (CORPUS_DEV, 0.957, 0.989, 0.91, 0.95),
     (CORPUS_BLIND, 0.957, 0.978, 0.92, 0.94),
-    (CORPUS_FINAL, 0.925, 0.948, 0.87, 0.91),
-    (CORPUS_FRESH, 0.91, 0.978, 0.88, 0.94),
-    (CORPUS_FRESH3, 0.925, 0.97, 0.86, 0.93),
-    (CORPUS_FRESH4, 0.903, 0.948, 0.85, 0.91),
-    (CORPUS_FRESH5, 0.925, 0.978, 0.87, 0.94),
+    (CORPUS_FINAL, 0.91, 0.948, 0.87, 0.91),
+    (CORPUS_FRESH, 0.881, 0.978, 0.88, 0.94),
+    (CORPUS_FRESH3, 0.91, 0.97, 0.86, 0.93),
+    (CORPUS_FRESH4, 0.895, 0.948, 0.85, 0.91),
+    (CORPUS_FRESH5, 0.933, 0.985, 0.87, 0.94),
     (CORPUS_FRESH6, 0.97, 0.993, 0.91, 0.95),
-    (CORPUS_FRESH7, 0.918, 0.955, 0.88, 0.91),
-    (CORPUS_FRESH8, 0.888, 0.955, 0.85, 0.91),
-    (CORPUS_DEEP, 0.843, 0.955, 0.8, 0.91),
-    (CORPUS_ASK, 0.888, 0.955, 0.84, 0.9),
-    (CORPUS_WHO, 0.776, 0.888, 0.7, 0.84),
-    (CORPUS_MIX, 0.92, 0.986, 0.86, 0.94),
+    (CORPUS_FRESH7, 0.91, 0.955, 0.88, 0.91),
+    (CORPUS_FRESH8, 0.895, 0.963, 0.85, 0.91),
+    (CORPUS_DEEP, 0.828, 0.955, 0.8, 0.91),
+    (CORPUS_ASK, 0.895, 0.955, 0.84, 0.9),
+    (CORPUS_WHO, 0.769, 0.888, 0.7, 0.84),
+    (CORPUS_MIX, 0.935, 0.986, 0.86, 0.94),
 ]
 # The training files together (85.2% when the floor was set: the adapter has seen them, but
 # each file's own example questions are hidden, and with them half its answers' examples;
 # 86.8% with the fourth round in, 89.5% on that round before the adapter was refitted on it;
-# 86.4% and 91.3% after; 87.0% and 91.3% with the adapter trained twice as long).
+# 86.4% and 91.3% after; 87.0% and 91.3% with the adapter trained twice as long; 86.6% with
+# the fifth round in, which scored 84.6% before it was fitted on and 87.1% after).
 TRAIN_FLOOR = 0.81
 BUNDLED_FLOORS = [
     (BUNDLED_HELDOUT, 0.978, 1.0, 0.93, 0.96),

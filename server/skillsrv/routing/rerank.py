@@ -69,10 +69,10 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 5.984, "example_two": 6.19,
     },
     ADAPTED: {
-        "lexical": 1.369, "rank": -0.2109, "router": 0.003841, "redirect": -0.5824,
-        "body": 3.306, "pack": 2.287, "section": 2.911, "question": 1.038, "summary": 0.6688,
-        "meaning_summary": 2.809, "meaning_route": 0.6099, "meaning_section": 4.978,
-        "example_best": 5.792, "example_two": 5.945,
+        "lexical": 1.323, "rank": -0.224, "router": 0.008341, "redirect": -0.574,
+        "body": 3.126, "pack": 1.946, "section": 2.791, "question": 1.091, "summary": 0.6127,
+        "meaning_summary": 2.819, "meaning_route": 0.3855, "meaning_section": 4.473,
+        "example_best": 6.025, "example_two": 6.511,
     },
 }
 

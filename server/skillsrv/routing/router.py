@@ -87,7 +87,7 @@ DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(),
                       MANY_PACKS: Thresholds(min_score=4.0, sure_probability=0.7,
                                              min_margin=0.005),
                       # Calibrated out of fold by scripts/fit_adapter.py (see there why).
-                      ADAPTED: Thresholds(min_score=4.0, sure_probability=0.7,
+                      ADAPTED: Thresholds(min_score=5.0, sure_probability=0.7,
                                           min_margin=0.005)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
