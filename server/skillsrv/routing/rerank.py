@@ -63,10 +63,10 @@ WEIGHTS: dict[str, dict[str, float]] = {
         "example_best": 2.659, "example_two": 2.849,
     },
     MANY_PACKS: {
-        "lexical": 1.266, "rank": -0.1928, "router": -0.1124, "redirect": -0.254,
-        "body": 3.272, "pack": 2.2, "section": 2.823, "question": 1.088, "summary": 0.576,
-        "meaning_summary": 1.004, "meaning_route": -0.3027, "meaning_section": 4.296,
-        "example_best": 5.984, "example_two": 6.19,
+        "lexical": 1.255, "rank": -0.2085, "router": -0.05196, "redirect": -0.2367,
+        "body": 3.064, "pack": 1.855, "section": 2.71, "question": 1.097, "summary": 0.5316,
+        "meaning_summary": 0.9724, "meaning_route": -0.3441, "meaning_section": 4.207,
+        "example_best": 6.148, "example_two": 6.672,
     },
     ADAPTED: {
         "lexical": 1.323, "rank": -0.224, "router": 0.008341, "redirect": -0.574,
