@@ -444,18 +444,22 @@ def test_an_index_built_from_documents_parsed_by_other_parser_code_is_rebuilt(
     assert len(builds) == 2
 
 
+def bundled_queries(count: int) -> list[str]:
+    """The first `count` queries of the bundled pack's evals file."""
+    import yaml
+
+    cases = yaml.safe_load((BUNDLED / "neural-architectures" / "evals.yaml").read_text())["cases"]
+    return [case["query"] for case in cases[:count]]
+
+
 def test_an_index_read_from_its_cache_routes_as_the_one_just_built(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Body postings are scored as queries ask; a child completes them for the cache file, and
     a threaded process stores them as they are. Every way gives the same answers."""
-    import yaml
-
     from skillsrv import forking
     from skillsrv.packs.cache import cache_dir
 
-    queries = [case["query"] for case in
-               yaml.safe_load((BUNDLED / "neural-architectures" / "evals.yaml").read_text())[
-                   "cases"]][:40]
+    queries = bundled_queries(40)
     catalog = load_source(BUNDLED)
 
     def answers(router: Router) -> list[dict[str, object]]:
@@ -545,11 +549,7 @@ def test_few_pack_words_ask_first_unless_the_reranker_is_sure_enough_of_the_best
 
 
 def test_a_warmed_up_router_routes_exactly_as_one_that_loads_on_first_use() -> None:
-    import yaml
-
-    queries = [case["query"] for case in
-               yaml.safe_load((BUNDLED / "neural-architectures" / "evals.yaml").read_text())[
-                   "cases"]][:40]
+    queries = bundled_queries(40)
     catalog = load_source(BUNDLED)
     warmed, lazy = Router(catalog), Router(catalog)
     warmed.warm_up()

@@ -182,7 +182,6 @@ class Router:
         self.route(WARM_UP_QUERY)  # whatever else the route path reads once
         self.warmed = True
 
-
     def route(self, query: str, *, hide_examples_from: str | None = None) -> RouteDecision:
         """Where the answer lives. `hide_examples_from`: the origin of an evals file whose
         example questions must not count (an eval run of that file)."""

@@ -152,10 +152,10 @@ def build_server(sources: SourceConfig | None = None, *, live: Live | None = Non
     @asynccontextmanager
     async def lifespan(_: MCPServer[Live]) -> AsyncIterator[Live]:
         async with anyio.create_task_group() as group:
-            if not live.warmed.is_set():  # once per process, not per session
-                # Abandoned on shutdown: a server asked to stop does not wait for it.
-                group.start_soon(functools.partial(anyio.to_thread.run_sync, live.warm_up,
-                                                   abandon_on_cancel=True))
+            # Once per process (later sessions' calls return at once); abandoned on shutdown:
+            # a server asked to stop does not wait for it.
+            group.start_soon(functools.partial(anyio.to_thread.run_sync, live.warm_up,
+                                               abandon_on_cancel=True))
             if watch_sources:
                 group.start_soon(watch, live, announce_reload, poll_interval)
             try:
