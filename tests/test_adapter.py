@@ -4,7 +4,9 @@ mostly of them, and never a reason for routing to fail."""
 from __future__ import annotations
 
 import logging
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,53 @@ def test_a_broken_adapter_file_is_skipped_with_a_warning(
         found = adapter_code.shipped(tmp_path)
     assert [adapter.name for adapter in found] == ["good"]
     assert "broken.npz: not a query adapter" in caplog.text
+
+
+def test_an_adapter_whose_matrices_are_not_two_equal_float_matrices_is_skipped(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "odd.npz"
+    with path.open("wb") as file:
+        np.savez(file, packs=np.array(["a", "b"]), up=np.zeros((256, 2), np.float32),
+                 down=np.zeros((256, 3), np.float32))
+    with caplog.at_level(logging.WARNING, logger="skillsrv.routing"):
+        assert adapter_code.shipped(tmp_path) == []
+    assert "odd.npz: not a query adapter" in caplog.text and "(256, 3)" in caplog.text
+
+
+def test_an_adapter_read_from_a_file_loads_its_matrices_on_first_use(tmp_path: Path) -> None:
+    path = _write(tmp_path, "mine", ["a", "b"], rank=3)
+    found = adapter_code.read(path)
+    assert found.packs == {"a", "b"} and found._matrices is None
+    with np.load(path) as arrays:
+        assert np.array_equal(found.up, arrays["up"]) and found.up.shape == (256, 3)
+
+
+def test_matrices_that_cannot_be_read_at_first_use_leave_the_query_as_it_is(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = _write(tmp_path, "mine", ["a", "b"])
+    found = adapter_code.read(path)
+    with zipfile.ZipFile(path, "w") as archive:  # replaced after it was read
+        archive.writestr("packs.npy", b"")
+    vector = np.ones(256, np.float32)
+    with caplog.at_level(logging.WARNING, logger="skillsrv.routing"):
+        assert found.apply(vector) is vector
+        assert found.apply(vector) is vector
+    assert caplog.text.count("matrices cannot be read") == 1
+
+
+@pytest.mark.skipif(not SKILLPACKS.is_dir(), reason="the skillpacks corpus is not beside the "
+                                                     "checkout")
+def test_making_an_adapted_router_imports_no_numpy() -> None:
+    """numpy (a quarter of a second) is imported by the first query that needs it, not by
+    choosing the adapter when a router is made."""
+    script = ("import sys\nfrom skillsrv.packs import load_source\n"
+              "from skillsrv.routing import Router\n"
+              f"router = Router(load_source({str(SKILLPACKS)!r}))\n"
+              "assert router.meaning.adapter is not None\n"
+              "print(sorted(name for name in sys.modules if name.split('.')[0] == 'numpy'))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_bundled_pack_alone_is_routed_without_an_adapter() -> None:

@@ -92,9 +92,9 @@ def test_section_cover_is_the_same_from_masks_and_from_the_section_index(
     body_lists = {word: [i for i, c in enumerate(index.candidates) if word in c.sections]
                   for word, _ in weighted}
     from_masks = Lookup(index.candidates, index.postings, tuple(index.postings),
-                        index.average_section_length, body_lists, None)
+                        index.average_section_length, body_lists.__getitem__, None)
     from_index = Lookup(index.candidates, index.postings, tuple(index.postings),
-                        index.average_section_length, {}, section_index(index.candidates))
+                        index.average_section_length, lambda word: [], section_index(index.candidates))
     for lookup in (from_masks, from_index):
         assert lookup.section_cover(everyone, weighted) == pytest.approx(expected, rel=1e-12)
 
@@ -116,6 +116,18 @@ def test_a_cached_index_brings_its_section_index_and_routes_as_the_fresh_one(
     assert "section_words" in cached.index.__dict__
     for query in QUERIES:
         assert cached.route(query) == fresh.route(query)
+
+
+def test_a_fresh_index_finds_which_bodies_hold_a_term_as_queries_ask(
+        cache_folder: object) -> None:
+    index = Router(load_source(BUNDLED)).index
+    having = {term: [i for i, counts in enumerate(index._body_counts) if term in counts]
+              for term in ("image", "transformer", "lstm", "nosuchterm", "image_classify")}
+    assert having["image"] and having["transformer"] and not having["nosuchterm"]
+    assert {term: index._body_list(term) for term in having} == having
+    assert "nosuchterm" not in index._body_lists  # an unknown term is not kept
+    index._all_body_lists()
+    assert {term: index._body_lists.get(term, []) for term in having} == having
 
 
 SCORES_DIGEST = """
@@ -155,7 +167,7 @@ def test_the_memos_start_afresh_past_their_bound_and_the_sums_stay_right(
     monkeypatch.setattr(lookup_code, "MAX_MEMO", 3)
     index = router.index
     fresh = Lookup(index.candidates, index.postings, tuple(index.postings),
-                   index.average_section_length, {}, section_index(index.candidates))
+                   index.average_section_length, lambda word: [], section_index(index.candidates))
     for query in QUERIES:
         terms, _ = router._terms(query)
         index.score(terms)  # the body postings the sums need

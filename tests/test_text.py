@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from skillsrv.routing import text as text_code
 from skillsrv.routing.text import term_counts, terms
 
 
@@ -89,3 +90,46 @@ def test_a_bodys_sections_read_as_each_section_would_alone() -> None:
     assert text.section_sequences(sections, lower) == expected
     assert "timeseries" not in {term for seq, found in expected for term in (*seq, *found)}
     assert expected[0][1].count("finetun") == 3 and "image" in expected[0][1]
+
+
+def _normalized_by_every_phrase(found: str) -> str:
+    """`normalize` as it reads, without the literal tests that skip phrases."""
+    found = found.lower().replace("’", "'").replace("'", "")
+    for pattern, replacement in text_code.PHRASES:
+        found = pattern.sub(replacement, found)
+    return found
+
+
+# Texts where phrases meet, chain ("layer norm" -> "layernorm" -> its family) or nearly match.
+_PHRASE_TEXTS = [
+    "Layer norm vs Batch-Norm in a ViT (vision transformer) fine-tuned on X-rays",
+    "real time time-series forecasts on-device; OOM / out of memory; RMSNorm or groupnorm?",
+    "SE blocks, se-attention, skip connections, a data loader, learning-rate warm-up",
+    "graph neural networks and recurrent neural nets for molecules, mixture of experts",
+    "retrieval augmented generation with state space models, unpaired images",
+    "bloom filters, boomerang, rooms, xray-free runtime series, exercise", "", "’’",
+]
+
+
+def test_skipping_phrases_whose_literals_are_absent_changes_no_normalized_text() -> None:
+    for found in _PHRASE_TEXTS:
+        assert text_code.normalize(found) == _normalized_by_every_phrase(found), found
+
+
+def test_the_terms_of_many_headings_at_once_are_each_headings_terms() -> None:
+    assert text_code.terms_of_each(_PHRASE_TEXTS) == [terms(found) for found in _PHRASE_TEXTS]
+    assert text_code.terms_of_each(["layer norm"]) == [terms("layer norm")]
+    assert "normalization" in text_code.terms_of_each(["Batch", "layer norm"])[1]
+
+
+def test_phrases_found_from_a_documents_words_are_those_found_in_its_text() -> None:
+    for found in _PHRASE_TEXTS:
+        lower = found.lower().replace("'", "")
+        words = [text_code._words(line) for line in lower.split(", ")]
+        assert text_code.phrases_in(lower, words) == text_code.phrases_in(lower)
+    assert text_code.phrases_in("x rays", [["x", "rays"]])  # a literal inside a word
+    assert not text_code.phrases_in("xrays", [["xrays"]])  # literals, but no phrase
+
+
+def test_every_phrase_has_a_literal_to_look_for() -> None:
+    assert all(words for words in text_code._PHRASE_WORDS)

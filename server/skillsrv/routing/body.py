@@ -83,7 +83,7 @@ def _flush(current: list[str], paragraphs: list[str]) -> list[str]:
 
 def heading_terms(headings: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     """The terms of each heading, with neighbouring pairs, as the index weighs them."""
-    return tuple(tuple(text.with_bigrams(text.terms(heading))) for heading in headings)
+    return tuple(tuple(text.with_bigrams(found)) for found in text.terms_of_each(list(headings)))
 
 
 def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ()) -> BodyProfile:

@@ -486,22 +486,17 @@ class RoutingIndex:
         count = len(self.candidates)
         if count == 0:
             return
-        # Which candidates' bodies have each term; their scores are computed as queries ask.
-        body_lists: defaultdict[str, list[int]] = defaultdict(list)
-        # Candidates that have a term in another field but not in the body.
-        elsewhere: Counter[str] = Counter()
+        # How many candidates have each term, in the body or in another field; which bodies
+        # have a term is found as queries first ask for it (`_body_list`): inverting every
+        # body at once was a tenth of a cold build.
+        document_frequency: Counter[str] = Counter()
         empty: Counter[str] = Counter()
-        for index, candidate in enumerate(self.candidates):
+        for candidate in self.candidates:
             body = candidate.fields.get("body", empty)
-            for term in body:
-                body_lists[term].append(index)
+            document_frequency.update(body.keys())
             others = [counts.keys() for name, counts in candidate.fields.items()
                       if name != "body"]
-            elsewhere.update(set().union(*others).difference(body))
-        self._body_lists = dict(body_lists)
-        document_frequency = {term: len(found) for term, found in self._body_lists.items()}
-        for term, extra in elsewhere.items():
-            document_frequency[term] = document_frequency.get(term, 0) + extra
+            document_frequency.update(set().union(*others).difference(body))
         self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
         # A term's IDF depends only on its document frequency, and a catalog has a few hundred
         # distinct frequencies for 180k terms: one logarithm per frequency.
@@ -560,18 +555,40 @@ class RoutingIndex:
         has it. Concurrent queries may score a term twice; both get the same values.
         """
         body = self.postings["body"]
-        lists = self._body_lists
         norms = self._body_norms
         counts = self._body_counts
         for term in query_terms:
-            if term in body or term not in lists:
+            if term in body:
+                continue
+            having = self._body_list(term)
+            if not having:
                 continue
             weight = self.idf[term] / self.max_idf * FIELD_WEIGHTS["body"] * (K1 + 1)
             found: dict[int, float] = {}
-            for index in lists[term]:
+            for index in having:
                 tf = counts[index][term]
                 found[index] = weight * tf / (tf + norms[index])
             body[term] = found
+
+    def _body_list(self, term: str) -> list[int]:
+        """The candidates whose body has `term` (none once the body counts are dropped, as in
+        a cached index, whose body postings are all scored). Concurrent queries may find a
+        term's list twice; both find the same."""
+        found = self._body_lists.get(term)
+        if found is None:
+            if not self._body_counts or term not in self.idf:
+                return []  # kept for the index's own terms only, so memory stays bounded
+            found = [index for index, counts in enumerate(self._body_counts) if term in counts]
+            self._body_lists[term] = found
+        return found
+
+    def _all_body_lists(self) -> None:
+        """Every body term's list at once (for a cache file, which scores them all)."""
+        lists: defaultdict[str, list[int]] = defaultdict(list)
+        for index, counts in enumerate(self._body_counts):
+            for term in counts:
+                lists[term].append(index)
+        self._body_lists = dict(lists)
 
     def _state(self) -> dict[str, object]:
         """Everything a cache file keeps: the index without its catalog."""
@@ -581,6 +598,7 @@ class RoutingIndex:
     def _stored_state(self) -> dict[str, object]:
         """The cache file's state once every body posting is scored and every candidate
         embedded: complete when read back, and without the counts it was scored from."""
+        self._all_body_lists()
         self._body_postings(self._body_lists)
         # Without the model (or its files) the candidates are embedded as queries need them.
         with contextlib.suppress(ImportError, OSError, ValueError):
@@ -638,7 +656,7 @@ class RoutingIndex:
 
             found = Lookup(self.candidates, {**self.postings, SUMMARY: self.summary_postings},
                            tuple(self.postings), self.average_section_length,
-                           self._body_lists, self.__dict__.get("section_words"))
+                           self._body_list, self.__dict__.get("section_words"))
             self._lookup = found
         return found
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,7 +35,7 @@ class Lookup:
     """Array views of one routing index's postings and section masks, made term by term."""
 
     def __init__(self, candidates: list[Candidate], postings: Postings, groups: tuple[str, ...],
-                 average_section_length: float, body_lists: dict[str, list[int]],
+                 average_section_length: float, body_list: Callable[[str], Sequence[int]],
                  sections: SectionIndex | None) -> None:
         self._groups = groups  # what a score sums by default
         self._postings = postings
@@ -42,7 +43,7 @@ class Lookup:
         self._size = len(candidates)
         self._terms: dict[tuple[tuple[str, ...], str], tuple[Any, Any]] = {}
         self._words: dict[str, Any] = {}
-        self._body_lists = body_lists
+        self._body_list = body_list  # the candidates whose body has a term
         self._section_index = sections
         self._lock = threading.Lock()
         counts = [len(candidate.section_lengths) for candidate in candidates]
@@ -115,7 +116,7 @@ class Lookup:
             candidates = self._candidates
             starts = self._section_starts
             numbers: list[int] = []
-            for index in self._body_lists.get(word, ()):
+            for index in self._body_list(word):
                 numbers.extend(_numbers(candidates[index].sections.get(word, 0), starts[index]))
             if not numbers:
                 return _NONE[0]

@@ -117,6 +117,7 @@ def _required_words(pattern: str) -> tuple[str, ...]:
 # The literals each phrase needs: `in` finds them ten times faster than the pattern's scan, and
 # most long texts have only a few of the phrases.
 _PHRASE_WORDS = tuple(_required_words(pattern.pattern) for pattern, _ in PHRASES)
+_PHRASE_LITERALS = tuple(zip(_PHRASE_WORDS, PHRASES, strict=True))
 _CANONICAL = frozenset(SYNONYMS.values())
 _VOWELS = frozenset("aeiouy")
 # British spellings meet American ones before stemming: optimise/optimize, analyse/analyze,
@@ -176,8 +177,11 @@ def stem(word: str) -> str:
 
 def normalize(text: str) -> str:
     text = text.lower().replace("’", "'").replace("'", "")
-    for pattern, replacement in PHRASES:  # short texts: the scans cost less than a test
-        text = pattern.sub(replacement, text)
+    # A phrase whose first literal is not in the text (as earlier phrases left it) cannot
+    # match: testing for it is several times cheaper than the pattern's scan.
+    for words, (pattern, replacement) in _PHRASE_LITERALS:
+        if words[0] in text:
+            text = pattern.sub(replacement, text)
     return text
 
 
@@ -260,12 +264,23 @@ def _phrase_terms(lower: str, phrases: Phrases) -> list[str]:
     return found_terms
 
 
-def phrases_in(lower: str) -> Phrases:
+def phrases_in(lower: str, section_words: list[list[str]] | None = None) -> Phrases:
     """The phrases that can match somewhere in `lower` (a whole lowered document): its
     sections need look for those only. (One pattern at a time keeps the literal-prefix scan;
-    the literal test first is ten times faster still.)"""
+    the literal test first is ten times faster still.) With the words of its sections, the
+    literals are looked for among its distinct words instead of in the whole text: a quarter
+    as much to scan for each phrase, the same answer (a literal's letters are one word's)."""
+    if section_words is None:
+        contains = lower.__contains__
+    else:
+        distinct = set().union(*section_words)
+        joined = " ".join(distinct)
+
+        def contains(literal: str) -> bool:
+            return literal in distinct or literal in joined
+
     return tuple(phrase for words, phrase in zip(_PHRASE_WORDS, PHRASES, strict=True)
-                 if all(map(lower.__contains__, words)) and phrase[0].search(lower))
+                 if all(map(contains, words)) and phrase[0].search(lower))
 
 
 def section_sequences(lower_sections: list[str], lower_whole: str) -> list[tuple[list[str],
@@ -273,9 +288,32 @@ def section_sequences(lower_sections: list[str], lower_whole: str) -> list[tuple
     """`term_sequence` of each section of one document, given lowered (and apostrophe-free)
     sections and the whole lowered document: phrases are looked for only in the sections of
     a document that has them somewhere."""
-    phrases = phrases_in(lower_whole)
-    return [(_sequence_of(lower), _phrase_terms(lower, phrases) if phrases else [])
-            for lower in lower_sections]
+    words = [_words(lower) for lower in lower_sections]
+    phrases = phrases_in(lower_whole, words)
+    term_of = _TERMS.__getitem__
+    return [(list(filter(None, map(term_of, found))),
+             _phrase_terms(lower, phrases) if phrases else [])
+            for lower, found in zip(lower_sections, words, strict=True)]
+
+
+def terms_of_each(texts: list[str]) -> list[list[str]]:
+    """`terms` of each of many short texts (a document's headings), faster: each is
+    normalized with only the phrases whose literals occur among them all (or in what an
+    earlier phrase puts in: "layer norm" becomes "layernorm", which has a phrase of its own).
+    The same terms, since a phrase without its literals changes nothing."""
+    lowered = [item.lower().replace("’", "'").replace("'", "") for item in texts]
+    available = " ".join(lowered)
+    phrases = []
+    for words, phrase in zip(_PHRASE_WORDS, PHRASES, strict=True):
+        if all(map(available.__contains__, words)):
+            phrases.append(phrase)
+            available += phrase[1]
+    found = []
+    for item in lowered:
+        for pattern, replacement in phrases:
+            item = pattern.sub(replacement, item)
+        found.append([term for term in map(_TERMS.__getitem__, _WORD.findall(item)) if term])
+    return found
 
 
 def term_counts(text: str) -> Counter[str]:
