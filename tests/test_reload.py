@@ -130,6 +130,37 @@ def test_a_failing_warm_up_is_logged_and_the_state_is_served_as_it_is(
     assert live.state.router.route("CNN for 5000 photos").routes
 
 
+def _is_complete(router: Router) -> bool:
+    index = router.index
+    return ("section_words" in index.__dict__
+            and len(index.meaning_vectors) == len(index.candidates))
+
+
+def test_a_fresh_index_is_completed_after_warm_up_and_after_each_edit(
+        manifest: Path, cache_folder: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    assert not _is_complete(live.state.router)  # built just now: completed as queries go
+    live.warm_up()
+    assert live.state.router.warmed and _is_complete(live.state.router)
+    add_sheet(manifest)
+    assert live.reload_if_changed() is True
+    assert _is_complete(live.state.router)
+    assert live.state.router.route("GRU for sensor sequences").routes[0].sheet == "rnn.md"
+
+
+def test_a_failing_completion_is_logged_and_the_state_is_served_as_it_is(
+        manifest: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(self: Router) -> bool:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Router, "complete", broken)
+    live = Live(SourceConfig(manifest_path=manifest))
+    with caplog.at_level(logging.ERROR, logger="skillsrv.reload"):
+        live.warm_up()
+    assert live.warmed.is_set() and "completing the routing index failed" in caplog.text
+    assert live.state.router.route("CNN for 5000 photos").routes
+
+
 async def test_a_server_warms_its_router_up_in_the_background_once_it_starts(
         manifest: Path) -> None:
     live = Live(SourceConfig(manifest_path=manifest))

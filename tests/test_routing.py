@@ -482,6 +482,42 @@ def test_an_index_read_from_its_cache_routes_as_the_one_just_built(
     finally:
         cache_dir.cache_clear()
 
+
+def test_a_completed_index_answers_as_before_and_rewrites_a_lazy_cache_file_complete(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Router.complete` does at once what queries do as they go (a server calls it in the
+    background): the same answers, and the next process reads a complete cache file."""
+    from skillsrv import forking
+    from skillsrv.packs.cache import cache_dir
+
+    queries = bundled_queries(40)
+    catalog = load_source(BUNDLED)
+    monkeypatch.setattr(forking, "_can_fork", lambda: False)  # as in a server's reload thread
+    monkeypatch.setenv("SKILLSRV_CACHE_DIR", str(tmp_path / "cache"))
+    cache_dir.cache_clear()
+    try:
+        lazy = Router(catalog)
+        assert lazy.index._cache_lazy and Router(catalog).index._cache_lazy  # read back lazy
+        expected = [lazy.route(query) for query in queries[:20]]  # some of it done as asked
+        completed = Router(catalog)
+        completed.route(queries[0])  # a lookup made before completing switches over
+        assert completed.complete() is True
+        index = completed.index
+        assert len(index.meaning_vectors) == len(index.candidates)
+        assert set(index.postings["body"]) == {term for counts in index._body_counts
+                                               for term in counts}
+        assert not index._cache_lazy and completed.complete() is False
+        assert [completed.route(query) for query in queries[:20]] == expected
+        assert [completed.route(query) for query in queries] == [lazy.route(query)
+                                                                 for query in queries]
+        reread = Router(catalog)
+        assert not reread.index._cache_lazy and reread.index._body_counts == []
+        assert "section_words" in reread.index.__dict__ and reread.complete() is False
+        assert [reread.route(query) for query in queries] == [lazy.route(query)
+                                                              for query in queries]
+    finally:
+        cache_dir.cache_clear()
+
 @pytest.fixture(scope="module")
 def bundled() -> Router:
     return Router(load_source(BUNDLED))

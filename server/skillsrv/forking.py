@@ -48,11 +48,12 @@ def pool_size(jobs: int, minimum: int) -> int:
     return workers
 
 
-def run_detached(function: Callable[[], None]) -> None:
+def run_detached(function: Callable[[], None]) -> bool:
     """Run `function` in a forked child and return at once, or here when forking is not safe.
     For work whose result nobody waits for, such as writing a cache file (pickling a large
     index takes longer than building much of it). A process that exits first does not wait:
-    the child finishes on its own, and a cache written by rename is whole or absent."""
+    the child finishes on its own, and a cache written by rename is whole or absent. True
+    when a child does it."""
     _reap(block=False)
     pid = -1
     if (os.cpu_count() or 1) > 1 and _can_fork():
@@ -65,8 +66,9 @@ def run_detached(function: Callable[[], None]) -> None:
             os._exit(0)
     if pid < 0:
         function()
-        return
+        return False
     _detached.append(pid)
+    return True
 
 
 def wait_detached() -> None:

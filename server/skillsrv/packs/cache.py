@@ -146,12 +146,13 @@ def write_pickle(path: Path, value: object) -> None:
 
 
 def write_pickle_detached(path: Path, value: object, *, keep: int,
-                          better: Callable[[], object] | None = None) -> None:
+                          better: Callable[[], object] | None = None) -> bool:
     """`write_pickle` in a forked child when that is safe (the value is the child's copy, so
     the caller may change it at once); then, there too, delete all but the `keep` newest files
     of the same kind (name up to its first "-"): every edit of a pack or of the code writes a
     new one, and old ones are never read again. `better`, when given, makes the value to write
-    in the child: work that makes the file faster to use, not worth the caller's wait."""
+    in the child: work that makes the file faster to use, not worth the caller's wait. True
+    when a child writes it (and so `better`'s value)."""
     parent = os.getpid()
 
     def write() -> None:
@@ -163,7 +164,7 @@ def write_pickle_detached(path: Path, value: object, *, keep: int,
                            key=lambda p: p.stat().st_mtime, reverse=True)
             for stale in files[keep:]:
                 stale.unlink(missing_ok=True)
-    run_detached(write)
+    return run_detached(write)
 
 
 def read_pickle(path: Path) -> object | None:

@@ -23,10 +23,17 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skillsrv.packs import refs as refs_code
-from skillsrv.packs.cache import cache_dir, read_pickle, source_digest, write_pickle_detached
+from skillsrv.packs.cache import (
+    cache_dir,
+    read_pickle,
+    source_digest,
+    write_pickle,
+    write_pickle_detached,
+)
 from skillsrv.packs.model import (
     Catalog,
     ClarifyingQuestion,
@@ -150,13 +157,20 @@ def _load_cached(fingerprint: str) -> dict[str, object] | None:
     return state if isinstance(state, dict) else None
 
 
-def _store_cached(fingerprint: str, index: RoutingIndex) -> None:
+def _cache_file(fingerprint: str) -> Path | None:
     folder = cache_dir()
-    if folder is None:
-        return
-    # Written as it is when no child can do it, body counts and all: a later read is lazy too.
-    write_pickle_detached(folder / f"index-{fingerprint}.pickle", index._state(),
-                          keep=KEEP_INDEXES, better=index._stored_state)
+    return folder / f"index-{fingerprint}.pickle" if folder is not None else None
+
+
+def _store_cached(fingerprint: str, index: RoutingIndex) -> bool:
+    """Write the index's cache file; True when it is written as it is, body counts and all
+    (no child could do it, as in a server rebuilding in a thread), so a later read is lazy
+    too until `RoutingIndex.store_complete` rewrites it."""
+    path = _cache_file(fingerprint)
+    if path is None:
+        return False
+    return not write_pickle_detached(path, index._state(), keep=KEEP_INDEXES,
+                                     better=index._stored_state)
 
 
 @contextlib.contextmanager
@@ -217,9 +231,13 @@ class RoutingIndex:
             cached = _load_cached(fingerprint)
             if cached is not None:
                 self.__dict__.update(cached)
+                # A file written with its body counts is lazy: worth rewriting once complete.
+                self._cache_lazy = bool(self._body_counts)
+                self._fingerprint = fingerprint
                 return
             self._build(catalog)
-        _store_cached(fingerprint, self)
+        self._fingerprint = fingerprint
+        self._cache_lazy = _store_cached(fingerprint, self)
 
     def _build(self, catalog: Catalog) -> None:
         self.candidates: list[Candidate] = []
@@ -590,23 +608,48 @@ class RoutingIndex:
                 lists[term].append(index)
         self._body_lists = dict(lists)
 
+    def complete(self) -> bool:
+        """Score every body posting and index every word's sections now, as a cache file
+        has them (queries otherwise do it term by term as they first ask). Thread-safe:
+        concurrent queries find the same values, whichever of them scores a term. True when
+        there was anything to do."""
+        if not self._body_counts or "section_words" in self.__dict__:
+            return False  # read complete from a cache file, or completed already
+        from skillsrv.routing import lookup
+
+        self._all_body_lists()
+        self._body_postings(self._body_lists)
+        words = lookup.section_index(self.candidates)
+        self.section_words = words
+        made: Lookup | None = self.__dict__.get("_lookup")
+        if made is not None:
+            made.use_section_index(words)
+        return True
+
+    def store_complete(self) -> None:
+        """Rewrite the cache file complete if it was written lazy (see `_store_cached`), so
+        the next process reads every posting and embedding; call once the candidates are
+        embedded. Only a server completing its index in the background has the time."""
+        path = _cache_file(self._fingerprint) if self._cache_lazy else None
+        if path is None:
+            return
+        write_pickle(path, self._stored_state())
+        self._cache_lazy = False
+
     def _state(self) -> dict[str, object]:
-        """Everything a cache file keeps: the index without its catalog."""
-        return {name: value for name, value in self.__dict__.items()
-                if name not in ("catalog", "_lookup")}
+        """Everything a cache file keeps: the index without its catalog. (Copied at once: a
+        query in another thread may add an attribute, such as the lookup, meanwhile.)"""
+        return {name: value for name, value in dict(self.__dict__).items()
+                if name not in ("catalog", "_lookup", "_cache_lazy", "_fingerprint")}
 
     def _stored_state(self) -> dict[str, object]:
         """The cache file's state once every body posting is scored and every candidate
         embedded: complete when read back, and without the counts it was scored from."""
-        self._all_body_lists()
-        self._body_postings(self._body_lists)
+        self.complete()
         # Without the model (or its files) the candidates are embedded as queries need them.
         with contextlib.suppress(ImportError, OSError, ValueError):
             semantic.Meaning(self.catalog, self.candidates, self.meaning_vectors).embed_all()
-        from skillsrv.routing import lookup
-
-        return {**self._state(), "_body_counts": [], "_body_norms": [], "_body_lists": {},
-                "section_words": lookup.section_index(self.candidates)}
+        return {**self._state(), "_body_counts": [], "_body_norms": [], "_body_lists": {}}
 
     def _score_summaries(self) -> None:
         """A plain BM25 index of each candidate's summary: its description and opening

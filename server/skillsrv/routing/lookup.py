@@ -57,6 +57,11 @@ class Lookup:
             # A router's sections about other documents cover nothing.
             self._section_norms[_numbers(candidate.routing_sections, start)] = np.inf
 
+    def use_section_index(self, sections: SectionIndex) -> None:
+        """Find each word's sections in `sections` from now on (an index completed in the
+        background made it): the same numbers, without decoding masks."""
+        self._section_index = sections
+
     def scores(self, query_terms: frozenset[str], groups: tuple[str, ...] | None = None) -> Any:
         """Each candidate's summed postings for the terms, from some field groups (default:
         those the lookup was made with). 0.0 where no term matches; postings are

@@ -189,15 +189,17 @@ class Meaning:
         if model is not None and self.bank is not None:
             self.bank.warm_up(model)
 
-    def embed_all(self) -> None:
-        """Embed every candidate (for the index's cache file, written in the background)."""
+    def embed_all(self) -> int:
+        """Embed every candidate not embedded yet (for the index's cache file, or a server
+        completing its index in the background); how many that was."""
         model = _Model.get()
         if model is None:
-            return
+            return 0
         pending = [index for index in range(len(self._candidates))
                    if index not in self._stored]
         for start in range(0, len(pending), EMBED_BATCH):
             self._embed(model, pending[start:start + EMBED_BATCH])
+        return len(pending)
 
     def features(self, text: str, head: list[int],
                  hide_examples_from: str | None = None) -> list[list[float]]:
