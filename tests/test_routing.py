@@ -483,6 +483,24 @@ def test_an_index_read_from_its_cache_routes_as_the_one_just_built(
         cache_dir.cache_clear()
 
 
+def test_completing_an_index_while_a_query_adds_to_its_body_lists_is_safe(
+        cache_folder: object) -> None:
+    """A query in another thread records terms that no body has while `complete` walks the
+    lists (a RuntimeError once, found by routing during a completion)."""
+    index = Router(load_source(BUNDLED)).index
+    walk = index._body_list
+    in_bodies = {term for counts in index._body_counts for term in counts}
+    extra = iter([term for term in index.idf if term not in in_bodies][:50])
+
+    def and_a_query_meanwhile(term: str) -> list[int]:
+        index._body_lists.setdefault(next(extra, term), [])  # what `_body_list` does
+        return walk(term)
+
+    index._body_list = and_a_query_meanwhile  # type: ignore[method-assign]
+    assert index.complete() is True
+    assert set(index.postings["body"]) == in_bodies
+
+
 def test_a_completed_index_answers_as_before_and_rewrites_a_lazy_cache_file_complete(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`Router.complete` does at once what queries do as they go (a server calls it in the

@@ -618,7 +618,8 @@ class RoutingIndex:
         from skillsrv.routing import lookup
 
         self._all_body_lists()
-        self._body_postings(self._body_lists)
+        # A snapshot: a query meanwhile adds the (empty) lists of terms no body has.
+        self._body_postings(list(self._body_lists))
         words = lookup.section_index(self.candidates)
         self.section_words = words
         made: Lookup | None = self.__dict__.get("_lookup")
