@@ -140,8 +140,10 @@ def test_a_fresh_index_is_completed_after_warm_up_and_after_each_edit(
         manifest: Path, cache_folder: Path) -> None:
     live = Live(SourceConfig(manifest_path=manifest))
     assert not _is_complete(live.state.router)  # built just now: completed as queries go
+    assert not health(live)["index_complete"]
     live.warm_up()
     assert live.state.router.warmed and _is_complete(live.state.router)
+    assert live.completed.is_set() and health(live)["index_complete"]
     add_sheet(manifest)
     assert live.reload_if_changed() is True
     assert _is_complete(live.state.router)
@@ -172,6 +174,8 @@ async def test_a_server_warms_its_router_up_in_the_background_once_it_starts(
         assert gc.get_freeze_count() > 0  # what was loaded is out of the collector's way
         route = await client.call_tool("route_query", {"query": "CNN for 5000 photos"})
         assert not route.is_error
+        assert await anyio.to_thread.run_sync(live.completed.wait, 60)
+        assert health(live)["index_complete"] and _is_complete(live.state.router)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])

@@ -167,6 +167,7 @@ class Router:
         # (a candidate has dozens of items; a query shares terms with a few).
         self._evidence_by_term: dict[int, dict[str, tuple[int, ...]]] = {}
         self.warmed = False  # whether `warm_up` has run
+        self.completed = False  # whether `complete` has run
 
     # -- public ----------------------------------------------------------------------------
 
@@ -198,6 +199,7 @@ class Router:
         embedded = self.meaning.embed_all()
         scored = self.index.complete()
         self.index.store_complete()
+        self.completed = True
         return scored or embedded > 0
 
     def route(self, query: str, *, hide_examples_from: str | None = None) -> RouteDecision:

@@ -535,6 +535,9 @@ def health(live: Live) -> dict[str, Any]:
         "skills": sum(len(pack.skills) for pack in state.catalog.packs),
         "warnings": len(state.catalog.all_diagnostics()),
         "warm": state.router.warmed,  # false for the first moment after start-up
+        # False for a few seconds after a fresh build of a large catalog: until then the
+        # first queries to reach a document score and embed it themselves.
+        "index_complete": state.router.completed,
         "reload_error": live.failure.message if live.failure else None,
     }
 

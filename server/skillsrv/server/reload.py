@@ -61,6 +61,7 @@ class Live:
         self._seen = self.state.fingerprint
         self._lock = threading.Lock()
         self.warmed = threading.Event()  # set once the first state is ready for queries
+        self.completed = threading.Event()  # set once its index is complete (or failed to be)
         self._warming = False
 
     def warm_up(self) -> None:
@@ -79,7 +80,10 @@ class Live:
             freeze_long_lived()
         finally:
             self.warmed.set()
-        _complete(self.state)
+        try:
+            _complete(self.state)
+        finally:
+            self.completed.set()
 
     def reload_if_changed(self) -> bool:
         """Rebuild when a watched file changed. Blocking; True when a new state was swapped in."""
