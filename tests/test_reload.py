@@ -99,6 +99,31 @@ def test_a_broken_manifest_keeps_the_last_good_version(manifest: Path) -> None:
     assert live.failure is not None and "max_query_chars" in live.failure.message
 
 
+def test_an_edit_made_while_a_reload_reads_the_files_is_read_again_before_it_is_served(
+        manifest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from skillsrv.server import reload as reload_code
+
+    live = Live(SourceConfig(manifest_path=manifest))
+    first = live.state
+    real = reload_code.build_state
+
+    def and_an_edit_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        built = real(*args, **kwargs)
+        add_sheet(manifest)  # lands after the files were read, before the swap
+        return built
+
+    monkeypatch.setattr(reload_code, "build_state", and_an_edit_meanwhile)
+    (skill_dir(manifest) / "scripts" / "check.py").write_text("print('edited')\n")
+    assert live.reload_if_changed() is False and live.state is first
+    monkeypatch.setattr(reload_code, "build_state", real)
+    assert live.reload_if_changed() is True
+    entry = live.state.entry(PACK, SKILL)
+    assert entry is not None
+    served = entry.file("SKILL.md")
+    assert served is not None and "rnn.md" in (served.text() or "")
+    assert "rnn.md" in [sheet.file_name for sheet in live.state.catalog.packs[0].skills[0].sheets]
+
+
 def test_a_deleted_sheet_is_an_ordinary_change(manifest: Path) -> None:
     live = Live(SourceConfig(manifest_path=manifest))
     (skill_dir(manifest) / "scripts" / "check.py").unlink()

@@ -106,6 +106,12 @@ class Live:
         except Exception as exc:  # a loader bug must not take the server down
             logger.exception("reload crashed")
             return self._fail(f"reload failed: {exc!r}")
+        if compute_fingerprint(watched_paths(self.config, current.manifest)) != fingerprint:
+            # Edited while it was read: what was parsed and the file snapshot served may come
+            # from different versions (an edit's sheets listed, its broken SKILL.md served).
+            self._seen = ()  # read it all again at the next poll
+            logger.info("pack files changed while they were read; reading them again")
+            return False
         broken = breaking_problems(current.catalog, new.catalog)
         if broken:
             return self._fail(f"the edit broke {len(broken)} file(s); still serving the last "
