@@ -142,16 +142,20 @@ def test_an_edit_is_served_already_warmed_up(manifest: Path) -> None:
     assert live.state.router.warmed
 
 
-def test_a_failing_warm_up_is_logged_and_the_state_is_served_as_it_is(
-        manifest: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("step", "logged"), [
+    ("warm_up", "warming the router up failed"),
+    ("complete", "completing the routing index failed")])
+def test_a_failing_warm_up_or_completion_is_logged_and_the_state_is_served_as_it_is(
+        manifest: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        step: str, logged: str) -> None:
     def broken(self: Router) -> None:
         raise RuntimeError("no model")
 
-    monkeypatch.setattr(Router, "warm_up", broken)
+    monkeypatch.setattr(Router, step, broken)
     live = Live(SourceConfig(manifest_path=manifest))
     with caplog.at_level(logging.ERROR, logger="skillsrv.reload"):
         live.warm_up()
-    assert live.warmed.is_set() and "warming the router up failed" in caplog.text
+    assert live.warmed.is_set() and live.completed.is_set() and logged in caplog.text
     assert live.state.router.route("CNN for 5000 photos").routes
 
 
@@ -171,21 +175,10 @@ def test_a_fresh_index_is_completed_after_warm_up_and_after_each_edit(
     assert live.completed.is_set() and health(live)["index_complete"]
     add_sheet(manifest)
     assert live.reload_if_changed() is True
+    assert not _is_complete(live.state.router)  # swapped in first, completed after
+    live.complete()
     assert _is_complete(live.state.router)
     assert live.state.router.route("GRU for sensor sequences").routes[0].sheet == "rnn.md"
-
-
-def test_a_failing_completion_is_logged_and_the_state_is_served_as_it_is(
-        manifest: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    def broken(self: Router) -> bool:
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(Router, "complete", broken)
-    live = Live(SourceConfig(manifest_path=manifest))
-    with caplog.at_level(logging.ERROR, logger="skillsrv.reload"):
-        live.warm_up()
-    assert live.warmed.is_set() and "completing the routing index failed" in caplog.text
-    assert live.state.router.route("CNN for 5000 photos").routes
 
 
 async def test_a_server_warms_its_router_up_in_the_background_once_it_starts(
@@ -206,7 +199,8 @@ async def test_a_server_warms_its_router_up_in_the_background_once_it_starts(
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_an_edited_pack_is_served_and_a_broken_edit_is_listed_not_served(
         manifest: Path, mode: str) -> None:
-    server = build_server(SourceConfig(manifest_path=manifest), poll_interval=POLL)
+    live = Live(SourceConfig(manifest_path=manifest))
+    server = build_server(live=live, poll_interval=POLL)
     async with Client(server, mode=mode) as client:
 
         async def sheets() -> list[str]:
@@ -215,6 +209,11 @@ async def test_an_edited_pack_is_served_and_a_broken_edit_is_listed_not_served(
 
         add_sheet(manifest)
         await until(lambda: _contains(sheets(), "rnn.md"), "the new sheet")
+
+        async def completed() -> bool:
+            return live.state.router.completed
+
+        await until(completed, "the new state's index completed")
         page = await client.call_tool("read_sheet", {"pack": PACK, "skill": SKILL,
                                                      "sheet": "rnn.md"})
         assert "GRU" in page.structured_content["text"]

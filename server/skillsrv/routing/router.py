@@ -187,7 +187,7 @@ class Router:
         """Do now what a freshly built index otherwise does as queries first reach each
         candidate: score every body posting, index every word's sections and embed every
         candidate (seconds for a large catalog, where the first few hundred queries would
-        each pay a share: p50 18 ms, p99 124 ms over the corpus's first pass). A server
+        each pay a share: p50 18 ms, p99 173 ms over bench_routing's first pass). A server
         calls this in the background after each build; a no-op for an index read complete
         from its cache file. Its cache file is rewritten complete when it was written lazy.
         Thread-safe, and routes come out the same with or without it. True when there was

@@ -81,9 +81,26 @@ class Live:
         finally:
             self.warmed.set()
         try:
-            _complete(self.state)
+            self.complete()
         finally:
             self.completed.set()
+
+    def complete(self) -> None:
+        """Complete the served state's routing index if it was freshly built (seconds for a
+        large catalog, none for one read from its cache): after warm-up, and after each reload
+        once clients have been told of it. Blocking; like warming up it only saves time, so a
+        failure is logged, never raised."""
+        state = self.state
+        started = time.perf_counter()
+        try:
+            if not state.router.complete():
+                return
+        except Exception:
+            logger.exception("completing the routing index failed; queries complete it as "
+                             "they go")
+            return
+        freeze_long_lived()  # what it made, out of the collector's way too
+        logger.debug("routing index complete in %.2f s", time.perf_counter() - started)
 
     def reload_if_changed(self) -> bool:
         """Rebuild when a watched file changed. Blocking; True when a new state was swapped in."""
@@ -122,7 +139,6 @@ class Live:
         freeze_long_lived()  # the old state's cycles collected once, the new state frozen
         logger.info("reloaded packs in %.2f s: %s", time.perf_counter() - started,
                     ", ".join(pack.name for pack in new.catalog.packs) or "none")
-        _complete(new)  # after the swap: queries meanwhile are answered by the new state
         return True
 
     def _fail(self, message: str, problems: tuple[Diagnostic, ...] = ()) -> bool:
@@ -139,20 +155,6 @@ def _warm(state: State) -> None:
         state.router.warm_up()
     except Exception:
         logger.exception("warming the router up failed; queries load what they need")
-
-
-def _complete(state: State) -> None:
-    """`Router.complete`, then what it made frozen too; like warming up, it only saves
-    time, so a failure is logged, never raised."""
-    started = time.perf_counter()
-    try:
-        if not state.router.complete():
-            return
-    except Exception:
-        logger.exception("completing the routing index failed; queries complete it as they go")
-        return
-    freeze_long_lived()
-    logger.debug("routing index complete in %.2f s", time.perf_counter() - started)
 
 
 def breaking_problems(old: Catalog, new: Catalog) -> list[Diagnostic]:
@@ -179,3 +181,6 @@ async def watch(live: Live, on_change: Callable[[], Awaitable[None]],
                 await on_change()
             except Exception:
                 logger.exception("notifying clients of the reload failed")
+            # After the notification, outside the reload lock: clients hear of the edit at
+            # once, and the new state answers meanwhile.
+            await anyio.to_thread.run_sync(live.complete, abandon_on_cancel=True)
