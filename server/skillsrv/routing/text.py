@@ -175,8 +175,13 @@ def stem(word: str) -> str:
     return SYNONYMS.get(base, base)
 
 
+def _lowered(text: str) -> str:
+    """Lowercase, without apostrophes (typographic or not): "don’t" and "dont" meet."""
+    return text.lower().replace("’", "'").replace("'", "")
+
+
 def normalize(text: str) -> str:
-    text = text.lower().replace("’", "'").replace("'", "")
+    text = _lowered(text)
     # A phrase whose first literal is not in the text (as earlier phrases left it) cannot
     # match: testing for it is several times cheaper than the pattern's scan.
     for words, (pattern, replacement) in _PHRASE_LITERALS:
@@ -301,7 +306,7 @@ def terms_of_each(texts: list[str]) -> list[list[str]]:
     normalized with only the phrases whose literals occur among them all (or in what an
     earlier phrase puts in: "layer norm" becomes "layernorm", which has a phrase of its own).
     The same terms, since a phrase without its literals changes nothing."""
-    lowered = [item.lower().replace("’", "'").replace("'", "") for item in texts]
+    lowered = [_lowered(item) for item in texts]
     available = " ".join(lowered)
     phrases = []
     for words, phrase in zip(_PHRASE_WORDS, PHRASES, strict=True):
