@@ -10,7 +10,7 @@ import pytest
 
 from conftest import write_tree
 from skillsrv.packs import load_source
-from skillsrv.packs.model import Document
+from skillsrv.packs.model import DocKind, Document
 from skillsrv.routing.body import intro, profile, split_sections
 from skillsrv.routing.text import term_counts
 
@@ -89,6 +89,24 @@ def test_many_documents_are_profiled_in_worker_processes_with_the_same_result() 
     profiles.prepare(docs)
     for doc in docs:
         assert profiles.profile(doc) == profile(doc.body, [0, 4], (doc.headings[0].text, "Part"))
+
+
+def test_profiles_asked_for_out_of_order_while_workers_stream_them_are_all_right() -> None:
+    from skillsrv.routing.termcache import MIN_FORKED, BodyProfiles
+
+    docs = [Document(path=f"skills/s/{n}.md", file_name=f"{n}.md", kind=DocKind.SHEET,
+                     body=f"Words about topic {n} and subject {n * 3}.\n",
+                     sha256=f"test-{uuid.uuid4().hex}") for n in range(MIN_FORKED * 2)]
+    profiles = BodyProfiles()
+    profiles.prepare(docs)
+    asked = docs[-1:] + docs[:3]  # the last first: every other profile is kept as it arrives
+    for doc in asked:
+        assert profiles.profile(doc) == profile(doc.body, [])
+    profiles.finish()  # the rest arrive; none is profiled twice
+    assert profiles._added == len(docs)
+    for doc in docs[3:-1]:
+        assert profiles.profile(doc) == profile(doc.body, [])
+    assert profiles._added == len(docs)
 
 
 def test_a_profile_whose_headings_do_not_match_the_document_is_not_trusted_for_them(

@@ -58,3 +58,36 @@ def test_a_better_value_is_written_only_where_a_child_pays_for_it(
     monkeypatch.setattr(forking, "_can_fork", lambda: False)  # as in a threaded server
     write_pickle_detached(target, "as is", keep=1, better=lambda: "better")
     assert read_pickle(target) == "as is"
+
+
+def _square_or_die(n: int) -> int:
+    if n == 7 and os.environ.get("SKILLSRV_TEST_DIE_AT_7") and os.getpid() != _PARENT:
+        os._exit(1)  # a worker killed mid-batch: its pool breaks
+    return n * n
+
+
+_PARENT = os.getpid()
+
+
+def test_forked_results_stream_in_job_order_and_match_a_plain_map() -> None:
+    results = forking.imap_forked(_square_or_die, range(100), minimum=10, chunksize=4)
+    assert next(results) == 0  # usable before the rest are done
+    assert list(results) == [n * n for n in range(1, 100)]
+
+
+def test_jobs_a_broken_pool_did_not_return_are_run_here(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKILLSRV_TEST_DIE_AT_7", "1")
+    assert list(forking.imap_forked(_square_or_die, range(40), minimum=10)) == [
+        n * n for n in range(40)]
+
+
+def test_closing_a_stream_early_shuts_its_workers_down() -> None:
+    import multiprocessing
+
+    results = forking.imap_forked(_square_or_die, range(400), minimum=10)
+    assert next(results) == 0
+    results.close()
+    assert multiprocessing.active_children() == []
+    if "fork" in multiprocessing.get_all_start_methods():
+        assert forking._can_fork()  # no pool threads left behind to make forking unsafe

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import TypeVar
 
 Job = TypeVar("Job")
@@ -95,12 +95,25 @@ def map_forked(function: Callable[[Job], Result], jobs: Iterable[Job], minimum: 
                chunksize: int = 1) -> list[Result]:
     """`function` over `jobs`, in forked workers when that pays off; a batch whose workers
     fail is run here instead."""
+    return list(imap_forked(function, jobs, minimum, chunksize))
+
+
+def imap_forked(function: Callable[[Job], Result], jobs: Iterable[Job], minimum: int,
+                chunksize: int = 1) -> Generator[Result]:
+    """`map_forked`, yielding each result as it arrives, in order: the caller can use the
+    first results while workers compute the rest. Workers that fail hand the jobs they have
+    not returned to this process. Exhaust or close the iterator before forking again: the
+    pool's threads make forking unsafe until it is shut down."""
     batch = list(jobs)
+    done = 0
     workers = pool_size(len(batch), minimum)
     if workers:
         try:
             with forked_pool(workers) as pool:
-                return list(pool.map(function, batch, chunksize=chunksize))
+                for result in pool.map(function, batch, chunksize=chunksize):
+                    done += 1
+                    yield result
         except (OSError, concurrent.futures.process.BrokenProcessPool):
             pass
-    return [function(job) for job in batch]
+    for job in batch[done:]:
+        yield function(job)

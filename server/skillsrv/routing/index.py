@@ -249,8 +249,14 @@ class RoutingIndex:
         bodies = BodyProfiles()
         bodies.prepare([doc for pack in catalog.packs for skill in pack.skills
                         for doc in skill.documents()])
-        for pack in catalog.packs:
-            self._add_pack(pack, bodies)
+        try:
+            # In the order prepare was given the documents: each is indexed as soon as its
+            # profile arrives, while workers profile the rest.
+            for pack in catalog.packs:
+                self._add_pack(pack, bodies)
+            bodies.finish()
+        finally:
+            bodies.close()  # a build that failed stops the workers
         bodies.save()
         for pack in catalog.packs:
             self._add_pack_rules(pack)
