@@ -111,6 +111,17 @@ def test_a_vague_request_over_the_corpus_asks_what_the_work_is_not_about_models(
     assert [q.question for q in decision.questions] == [asking.OPEN_QUESTION]
 
 
+def test_a_clarify_that_one_guide_leads_alone_asks_first_whether_that_guide_is_meant(
+        skillpacks: Path) -> None:
+    decision = Router(load_source(skillpacks)).route("the deploy keeps failing")
+    assert decision.decision.value == "clarify"
+    assert decision.routes[1].confidence < asking.CLOSE_SHARE * decision.routes[0].confidence
+    lead = decision.questions[0]
+    assert (lead.slot, lead.why, lead.source) == ("route", asking.LEAD_WHY, "skillsrv")
+    assert lead.question == ('Is this about "Deployment Strategies" (axiom-devops-engineering), '
+                             'or something else?')
+
+
 def test_a_vague_request_to_the_bundled_pack_still_asks_what_decides_an_architecture() -> None:
     decision = Router(load_source(BUNDLED)).route("help me choose")
     slots = [q.slot for q in decision.questions]

@@ -42,8 +42,8 @@ class Redirect(BaseModel):
 
 class Question(BaseModel):
     slot: str = Field(description="what it asks about: a slot of `known` (modality, task, "
-                                  "dataset_size...), \"route\" (which of the close guides is "
-                                  "meant) or \"other\"")
+                                  "dataset_size...), \"route\" (which of the close guides, or "
+                                  "whether the one leading guide, is meant) or \"other\"")
     question: str
     why: str
     source: str = Field(description="file:line of the pack text it comes from, or "

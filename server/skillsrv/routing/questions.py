@@ -71,6 +71,7 @@ NO_LEAD = 0.05
 # A route is offered in "which is closest" with at least this share of the best's confidence.
 CLOSE_SHARE = 0.3
 WHICH_WHY = "the words fit these guides about equally: naming one decides where the answer lives"
+LEAD_WHY = "the words lean to this guide, but not clearly enough to answer from it"
 
 _SLOT_REGEXES = tuple((slot, re.compile(pattern)) for slot, pattern in SLOT_PATTERNS)
 
@@ -116,3 +117,8 @@ def which_of(choices: list[str]) -> str:
     """"Which is closest to what you need: A, B or C?" """
     listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]
     return f"Which is closest to what you need: {listed}?"
+
+
+def lead_question(choice: str) -> str:
+    """"Is this about A, or something else?": one guide leads a clarify decision, alone."""
+    return f"Is this about {choice}, or something else?"

@@ -587,6 +587,9 @@ class Router:
         if len(close) >= 2:
             which = Question(slot="route", question=asking.which_of(self._titles(close)),
                              why=asking.WHICH_WHY, source="skillsrv")
+        elif close:  # one guide leads, too weakly to answer from: confirming it is quickest
+            which = Question(slot="route", question=asking.lead_question(self._titles(close)[0]),
+                             why=asking.LEAD_WHY, source="skillsrv")
         if which is not None and not about_models:
             questions.append(which)
             first += 1
