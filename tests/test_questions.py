@@ -122,6 +122,25 @@ def test_a_clarify_that_one_guide_leads_alone_asks_first_whether_that_guide_is_m
                              'or something else?')
 
 
+def test_a_question_no_loaded_pack_has_a_word_of_is_called_out_of_scope_not_asked_about_data(
+        ) -> None:
+    decision = Router(load_source(BUNDLED)).route("How do I bake sourdough bread?")
+    assert decision.decision.value == "clarify" and decision.routes == []
+    [warning] = decision.warnings
+    assert warning.kind == "scope"
+    assert warning.message.startswith('no loaded pack mentions any of "bake", "sourdough", '
+                                      '"bread"')
+    assert warning.message.endswith("(neural-architectures)")
+    assert [(q.question, q.why) for q in decision.questions] == [
+        (asking.OPEN_QUESTION, asking.SCOPE_WHY)]
+
+
+def test_a_question_of_stopwords_only_is_vague_not_out_of_scope() -> None:
+    decision = Router(load_source(BUNDLED)).route("can you help?")
+    assert decision.decision.value == "clarify" and not decision.warnings
+    assert decision.questions[0].slot == "modality"
+
+
 def test_a_vague_request_to_the_bundled_pack_still_asks_what_decides_an_architecture() -> None:
     decision = Router(load_source(BUNDLED)).route("help me choose")
     slots = [q.slot for q in decision.questions]

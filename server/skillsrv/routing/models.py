@@ -51,7 +51,7 @@ class Question(BaseModel):
 
 
 class Warning(BaseModel):
-    kind: Literal["recency", "when-not", "red-flag", "input"]
+    kind: Literal["recency", "when-not", "red-flag", "input", "scope"]
     message: str
     source: str | None = None
 

@@ -227,7 +227,14 @@ class Router:
                                   source=rule.source),
                 known=slots.known(), warnings=warnings)
         if not ranked:
-            return self._clarify_decision(slots, None, [], warnings, [])
+            # Words that no loaded guide has (a sourdough recipe asked of a model-design pack)
+            # say the question is likely outside them: asking about its data would be noise.
+            unmatched = [words.get(term, term) for term in dict.fromkeys(sequence)]
+            if unmatched:
+                warnings.append(Warning(kind="scope", message=_scope_message(
+                    unmatched, [pack.name for pack in self.catalog.packs])))
+            return self._clarify_decision(slots, None, [], warnings, [],
+                                          in_scope=not unmatched)
         best = self.index.candidates[ranked[0].index]
         if best.redirect is not None and (rule is not None or self._confident(ranked)):
             reason = next((e.text for e in best.evidence if e.terms & query_terms and
@@ -615,10 +622,12 @@ class Router:
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
-                          flags: list[tuple[RedFlag, str]]) -> RouteDecision:
-        return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3],
-                             questions=self._questions(slots, best, flags, routed=False,
-                                                       routes=routes),
+                          flags: list[tuple[RedFlag, str]], *,
+                          in_scope: bool = True) -> RouteDecision:
+        questions = self._questions(slots, best, flags, routed=False, routes=routes) \
+            if in_scope else [Question(slot="task", question=asking.OPEN_QUESTION,
+                                       why=asking.SCOPE_WHY, source="skillsrv")]
+        return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3], questions=questions,
                              known=slots.known(), warnings=warnings)
 
     def _warnings(self, text: str, query_terms: frozenset[str], slots: Slots,
@@ -705,6 +714,13 @@ def _items_by_term(items: list[EvidenceItem]) -> dict[str, tuple[int, ...]]:
         for term in item.terms:
             found[term].append(place)
     return {term: tuple(places) for term, places in found.items()}
+
+
+def _scope_message(words: list[str], packs: list[str]) -> str:
+    listed = ", ".join(f'"{word}"' for word in words[:6]) + (", ..." if len(words) > 6 else "")
+    named = ", ".join(packs[:3]) + (f" and {len(packs) - 3} more" if len(packs) > 3 else "")
+    return (f"no loaded pack mentions any of {listed}: the question is probably outside what "
+            f"they cover ({named})")
 
 
 def _surface_words(text: str) -> dict[str, str]:
