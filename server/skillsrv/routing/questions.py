@@ -114,6 +114,18 @@ def about_models(pack: Pack) -> bool:
         MODEL_WORDS_PER_1000
 
 
+# A query's own words of building models: here "model" and "network" count, since the query
+# is asked of packs about models and matched none of their words.
+_QUERY_MODEL_WORDS = re.compile(
+    rf"{_MODEL_WORDS.pattern}|\b(models?|architectures?|networks?|nets?|classif\w*|"
+    r"predict\w*|regression|ai|ml)\b", re.IGNORECASE)
+
+
+def asks_about_models(query: str) -> bool:
+    """Does the query use words of building models ("help me pick a model")?"""
+    return bool(_QUERY_MODEL_WORDS.search(query))
+
+
 def which_of(choices: list[str]) -> str:
     """"Which is closest to what you need: A, B or C?" """
     listed = ", ".join(choices[:-1]) + f" or {choices[-1]}" if len(choices) > 1 else choices[0]

@@ -230,6 +230,9 @@ class Router:
             # Words that no loaded guide has (a sourdough recipe asked of a model-design pack)
             # say the question is likely outside them: asking about its data would be noise.
             unmatched = [words.get(term, term) for term in dict.fromkeys(sequence)]
+            if unmatched and 2 * len(self._model_packs) > len(self.catalog.packs) and \
+                    asking.asks_about_models(text):
+                unmatched = []  # "help me pick a model" of a small pack: vague, not elsewhere
             if unmatched:
                 warnings.append(Warning(kind="scope", message=_scope_message(
                     unmatched, [pack.name for pack in self.catalog.packs])))
