@@ -11,6 +11,7 @@ from conftest import BUNDLED, write_tree
 from skillsrv.packs import load_source, load_sources
 from skillsrv.routing import Router
 from skillsrv.routing import questions as asking
+from skillsrv.routing.router import DEFAULT_THRESHOLDS, Thresholds
 
 
 @pytest.mark.parametrize(("question", "slot"), [
@@ -133,6 +134,35 @@ def test_a_question_no_loaded_pack_has_a_word_of_is_called_out_of_scope_not_aske
     assert warning.message.endswith("(neural-architectures)")
     assert [(q.question, q.why) for q in decision.questions] == [
         (asking.OPEN_QUESTION, asking.SCOPE_WHY)]
+
+
+TURKEY = "How long do I roast a 6 kg turkey at 180C?"
+
+
+def test_a_question_the_packs_words_touch_only_in_passing_is_clarified_as_off_subject(
+        skillpacks: Path) -> None:
+    router = Router(load_source(skillpacks))
+    decision = router.route(TURKEY)
+    assert decision.decision.value == "clarify"
+    [warning] = decision.warnings
+    assert warning.kind == "scope"
+    # The routes are still shown: the decision says why none is taken.
+    assert f"({decision.routes[0].pack}/{decision.routes[0].sheet})" in warning.message
+    assert decision.routes[0].score < router.thresholds.subject_score
+    assert [(q.question, q.why) for q in decision.questions] == [
+        (asking.OPEN_QUESTION, asking.OFF_SUBJECT_WHY)]
+
+
+def test_off_subject_thresholds_of_zero_leave_the_decision_to_the_others(
+        skillpacks: Path) -> None:
+    catalog = load_source(skillpacks)
+    regime = Router(catalog).regime
+    off = Thresholds(**{**DEFAULT_THRESHOLDS[regime].__dict__, "subject_score": 0.0,
+                        "subject_similarity": 0.0})
+    decision = Router(catalog, thresholds=off).route(TURKEY)
+    # The reranker alone is sure of some sheet: a relative probability, whatever the words.
+    assert decision.decision.value == "route"
+    assert not [w for w in decision.warnings if w.kind == "scope"]
 
 
 def test_a_question_of_stopwords_only_is_vague_not_out_of_scope() -> None:

@@ -66,6 +66,7 @@ GENERIC_QUESTION = {
 OPEN_QUESTION = "What are you working on, and what should the answer help you do?"
 OPEN_WHY = "the question does not yet say which guide applies"
 SCOPE_WHY = "no loaded guide mentions any of its words"
+OFF_SUBJECT_WHY = "the loaded guides share only passing words with it"
 # Below this confidence the best route of a clarify decision leads nothing (a vague "can you
 # make this better?"): its pack's questions would be a guess.
 NO_LEAD = 0.05

@@ -24,7 +24,7 @@ from skillsrv.errors import SkillsrvError
 from skillsrv.packs.model import Catalog, RedFlag
 from skillsrv.routing import questions as asking
 from skillsrv.routing.adapter import adapter_for
-from skillsrv.routing.examples import SHOWN_SIMILARITY, ExampleBank
+from skillsrv.routing.examples import SHOWN_SIMILARITY, Example, ExampleBank
 from skillsrv.routing.index import (
     Candidate,
     EvidenceItem,
@@ -81,14 +81,23 @@ class Thresholds:
     # The best route's probability minus the runner-up's below this: too close to call.
     min_margin: float = 0.005
     rule_coverage: float = 0.9  # share of a wrong-route symptom's weight the query must cover
+    # Off the packs' subject: a best lexical score under `subject_score` and no example
+    # question of the top routes as close as `subject_similarity` (cosine) is a question the
+    # packs' words touch only in passing (a turkey's roasting time and a sheet on differential
+    # equations). 0: never.
+    subject_score: float = 0.0
+    subject_similarity: float = 0.0
 
 
-DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(),
+# The off-subject pair of each regime is fitted by scripts/fit_subject.py.
+DEFAULT_THRESHOLDS = {ONE_PACK: Thresholds(subject_score=7.0, subject_similarity=0.3),
                       MANY_PACKS: Thresholds(min_score=4.0, sure_probability=0.7,
-                                             min_margin=0.005),
+                                             min_margin=0.005, subject_score=5.0,
+                                             subject_similarity=0.35),
                       # Calibrated out of fold by scripts/fit_adapter.py (see there why).
                       ADAPTED: Thresholds(min_score=5.0, sure_probability=0.7,
-                                          min_margin=0.005)}
+                                          min_margin=0.005, subject_score=5.0,
+                                          subject_similarity=0.35)}
 # A question about what the packs cover ("which guides are there?", "overview please").
 OVERVIEW = re.compile(
     r"\boverview\b|\bsub-?guides?\b|\btable of contents\b|"
@@ -107,6 +116,7 @@ CHOICE = re.compile(
     r"(use|pick|choose|train|go with)\b", re.IGNORECASE)
 _MISSING = re.compile(r"\s*(no|missing|without)\b", re.IGNORECASE)  # "No modality given"
 MAX_ROUTES = 5
+MIN_SUBJECT_TERMS = 3  # distinct terms a question needs before it is judged off the subject
 # A wrong-route symptom matches only where its words fall within this many query terms per
 # word matched (stopwords do not count).
 RULE_WINDOW = 3
@@ -230,8 +240,7 @@ class Router:
             # Words that no loaded guide has (a sourdough recipe asked of a model-design pack)
             # say the question is likely outside them: asking about its data would be noise.
             unmatched = [words.get(term, term) for term in dict.fromkeys(sequence)]
-            if unmatched and 2 * len(self._model_packs) > len(self.catalog.packs) and \
-                    asking.asks_about_models(text):
+            if unmatched and self._about_models(text):
                 unmatched = []  # "help me pick a model" of a small pack: vague, not elsewhere
             if unmatched:
                 warnings.append(Warning(kind="scope", message=_scope_message(
@@ -248,11 +257,26 @@ class Router:
                 routes=self._routes(ranked, query_terms, words, text, hidden)[:3],
                 redirect=Redirect(pack=best.redirect, reason=reason, source=source),
                 known=slots.known(), warnings=warnings)
-        routes = self._routes(ranked, query_terms, words, text, hidden)
+        top = self._top(ranked)
+        closest = self.meaning.closest_examples(text, [entry.index for entry in top], hidden)
+        routes = self._routes(ranked, query_terms, words, text, hidden, closest)
+        off_subject = rule is None and not decided and bool(routes) and \
+            self._off_subject(ranked[0].lexical, closest)
+        # Two words ("help me choose") say too little to be judged off the subject, and a
+        # request in words of building models to packs about models is not: vague requests,
+        # asked (below) what decides the answer.
+        if off_subject and len(set(sequence)) >= MIN_SUBJECT_TERMS and \
+                not self._about_models(text):
+            warnings.append(Warning(kind="scope", message=(
+                f"the best match ({_route_name(routes[0])}) shares only passing words with "
+                "the question, and no example question is like it: the question is probably "
+                "outside what the loaded packs cover")))
+            return self._clarify_decision(slots, None, routes, warnings, [], in_scope=False,
+                                          why=asking.OFF_SUBJECT_WHY)
         # An overview question needs no red flags; a rule's route still asks what they ask.
         flags = [] if decided and rule is None else \
             self._open_red_flags(best.pack, text, query_terms, slots)
-        if rule is None and (not self._confident(ranked, decided) or flags):
+        if rule is None and (off_subject or not self._confident(ranked, decided) or flags):
             return self._clarify_decision(slots, best if best.redirect is None else None,
                                           routes, warnings, flags)
         questions = self._questions(slots, best, flags)
@@ -456,15 +480,37 @@ class Router:
                 found.append((flag, source))
         return found
 
+    def _about_models(self, text: str) -> bool:
+        """A request in words of building models, to packs mostly about building models."""
+        return 2 * len(self._model_packs) > len(self.catalog.packs) and \
+            asking.asks_about_models(text)
+
+    def _top(self, ranked: list[Ranked]) -> list[Ranked]:
+        """The ranked candidates shown as routes: the best in loaded packs."""
+        return [r for r in ranked if self.index.candidates[r.index].redirect is None][:MAX_ROUTES]
+
+    def _off_subject(self, lexical: float, closest: list[tuple[Example, float] | None]) -> bool:
+        """Is a question whose best lexical score is `lexical`, and whose top routes' closest
+        example questions are `closest`, off the packs' subject? Never without example
+        questions (no embedding model, or packs that ship no evals): nothing to tell by."""
+        similarity = max((found[1] for found in closest if found is not None), default=None)
+        return similarity is not None and lexical < self.thresholds.subject_score and \
+            similarity < self.thresholds.subject_similarity
+
     def _routes(self, ranked: list[Ranked], query_terms: frozenset[str],
-                words: dict[str, str], text: str, hidden: str | None) -> list[RouteCandidate]:
+                words: dict[str, str], text: str, hidden: str | None,
+                closest: list[tuple[Example, float] | None] | None = None
+                ) -> list[RouteCandidate]:
         """The best routes in loaded packs, each with its probability scaled by how strong
-        the lexical evidence is."""
-        top = [r for r in ranked if self.index.candidates[r.index].redirect is None][:MAX_ROUTES]
+        the lexical evidence is (`closest`: the top routes' closest example questions, when
+        the caller has them)."""
+        top = self._top(ranked)
         if not top:
             return []
         strength = min(1.0, ranked[0].lexical / (2 * self.thresholds.min_score))
-        closest = self.meaning.closest_examples(text, [entry.index for entry in top], hidden)
+        if closest is None:
+            closest = self.meaning.closest_examples(text, [entry.index for entry in top],
+                                                    hidden)
         routes = []
         for entry, example in zip(top, closest, strict=True):
             candidate = self.index.candidates[entry.index]
@@ -625,11 +671,11 @@ class Router:
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
-                          flags: list[tuple[RedFlag, str]], *,
-                          in_scope: bool = True) -> RouteDecision:
+                          flags: list[tuple[RedFlag, str]], *, in_scope: bool = True,
+                          why: str = asking.SCOPE_WHY) -> RouteDecision:
         questions = self._questions(slots, best, flags, routed=False, routes=routes) \
-            if in_scope else [Question(slot="task", question=asking.OPEN_QUESTION,
-                                       why=asking.SCOPE_WHY, source="skillsrv")]
+            if in_scope else [Question(slot="task", question=asking.OPEN_QUESTION, why=why,
+                                       source="skillsrv")]
         return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3], questions=questions,
                              known=slots.known(), warnings=warnings)
 
@@ -717,6 +763,10 @@ def _items_by_term(items: list[EvidenceItem]) -> dict[str, tuple[int, ...]]:
         for term in item.terms:
             found[term].append(place)
     return {term: tuple(places) for term, places in found.items()}
+
+
+def _route_name(route: RouteCandidate) -> str:
+    return f"{route.pack}/{route.sheet or route.skill}"
 
 
 def _scope_message(words: list[str], packs: list[str]) -> str:
