@@ -90,6 +90,23 @@ def test_a_broken_edit_keeps_the_last_good_version_until_it_is_fixed(
     assert live.failure is None and live.state.generation == 2
 
 
+def test_a_file_caught_half_saved_and_empty_is_not_served_and_its_save_is(
+        manifest: Path) -> None:
+    live = Live(SourceConfig(manifest_path=manifest))
+    good = live.state
+    skill_md = skill_dir(manifest) / "SKILL.md"
+    skill_md.write_text("")  # an editor saving in place: truncated, then written
+    assert live.reload_if_changed() is False
+    assert live.state is good
+    assert live.failure is not None
+    [problem] = live.failure.problems
+    assert problem.code == "file-emptied" and problem.path.endswith("SKILL.md")
+    add_sheet(manifest)  # the save lands
+    assert live.reload_if_changed() is True
+    assert live.failure is None
+    assert "rnn.md" in [s.file_name for s in live.state.catalog.packs[0].skills[0].sheets]
+
+
 def test_a_broken_manifest_keeps_the_last_good_version(manifest: Path) -> None:
     live = Live(SourceConfig(manifest_path=manifest))
     good = live.state

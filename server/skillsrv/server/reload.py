@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
-from skillsrv.diagnostics import Diagnostic, Severity
+from skillsrv.diagnostics import Diagnostic, Severity, error
 from skillsrv.errors import SkillsrvError
 from skillsrv.memory import freeze_long_lived
 from skillsrv.packs import Catalog
@@ -158,11 +158,26 @@ def _warm(state: State) -> None:
 
 
 def breaking_problems(old: Catalog, new: Catalog) -> list[Diagnostic]:
-    """Problems in `new` that make it worse than `old`: new errors, new unreadable files."""
+    """Problems in `new` that make it worse than `old`: new errors, new unreadable files,
+    documents emptied."""
     known = {(d.code, d.path) for d in old.all_diagnostics()}
-    return [d for d in new.all_diagnostics()
-            if (d.severity is Severity.ERROR or d.code in BREAKING_CODES)
-            and (d.code, d.path) not in known]
+    return [*(d for d in new.all_diagnostics()
+              if (d.severity is Severity.ERROR or d.code in BREAKING_CODES)
+              and (d.code, d.path) not in known),
+            *_emptied(old, new)]
+
+
+def _emptied(old: Catalog, new: Catalog) -> list[Diagnostic]:
+    """Documents that had content and now have none. An editor that saves in place truncates
+    the file first: a poll in between reads it empty, with only warnings (no name, no
+    description), and serving that would lose the document until the next edit."""
+    had = {(pack.name, doc.path) for pack in old.packs for skill in pack.skills
+           for doc in skill.documents() if doc.size}
+    return [error(doc.path, None, "file-emptied",
+                  "the file is empty now; still serving its last version. If it is being "
+                  "saved this clears at the next poll; otherwise write it back or delete it")
+            for pack in new.packs for skill in pack.skills for doc in skill.documents()
+            if not doc.size and (pack.name, doc.path) in had]
 
 
 async def watch(live: Live, on_change: Callable[[], Awaitable[None]],
