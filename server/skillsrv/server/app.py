@@ -75,7 +75,8 @@ logger = logging.getLogger("skillsrv.server")
 INSTRUCTIONS = """\
 Use skillsrv for neural-network architecture questions.
 1. Call route_query first, with the user's own words; read the sheet it names with read_sheet,
-   and the next route too when its confidence is close (the answer is often second).
+   and the next route too when its confidence is close (the answer is often second). A
+   "scope" warning means no loaded pack covers the question: say so, do not answer from one.
 2. Call clarify and ask the user its questions before recommending anything.
 3. Scaffold and verify model code (scaffold_model, verify_model) before handing it over."""
 
