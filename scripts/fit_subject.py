@@ -55,7 +55,8 @@ def record(router: Router, files: list[EvalFile]) -> list[Case]:
 
     def off_subject(lexical: float, closest: list[tuple[Example, float] | None]) -> bool:
         found = [pair[1] for pair in closest if pair is not None]
-        seen.append((lexical, max(found) if found else None))
+        # None where the gate cannot judge: the best route has no example questions.
+        seen.append((lexical, max(found) if closest and closest[0] is not None else None))
         return False
 
     router._off_subject = off_subject  # type: ignore[method-assign]

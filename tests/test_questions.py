@@ -11,6 +11,7 @@ from conftest import BUNDLED, write_tree
 from skillsrv.packs import load_source, load_sources
 from skillsrv.routing import Router
 from skillsrv.routing import questions as asking
+from skillsrv.routing.examples import Example
 from skillsrv.routing.router import DEFAULT_THRESHOLDS, Thresholds
 
 
@@ -163,6 +164,17 @@ def test_off_subject_thresholds_of_zero_leave_the_decision_to_the_others(
     # The reranker alone is sure of some sheet: a relative probability, whatever the words.
     assert decision.decision.value == "route"
     assert not [w for w in decision.warnings if w.kind == "scope"]
+
+
+def test_the_off_subject_gate_judges_only_when_the_best_route_has_example_questions() -> None:
+    router = Router(load_source(BUNDLED))
+    far = (Example("which CNN for x-rays?", "cnn.md", "evals.yaml:1", "0"), 0.05)
+    weak = router.thresholds.subject_score / 2
+    assert router._off_subject(weak, [far, None])
+    # A best route from a pack with no evals, beside one that has some: nothing to tell by.
+    assert not router._off_subject(weak, [None, far])
+    assert not router._off_subject(weak, [])
+    assert not router._off_subject(router.thresholds.subject_score, [far])
 
 
 def test_a_question_of_stopwords_only_is_vague_not_out_of_scope() -> None:

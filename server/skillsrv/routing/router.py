@@ -491,10 +491,13 @@ class Router:
 
     def _off_subject(self, lexical: float, closest: list[tuple[Example, float] | None]) -> bool:
         """Is a question whose best lexical score is `lexical`, and whose top routes' closest
-        example questions are `closest`, off the packs' subject? Never without example
-        questions (no embedding model, or packs that ship no evals): nothing to tell by."""
-        similarity = max((found[1] for found in closest if found is not None), default=None)
-        return similarity is not None and lexical < self.thresholds.subject_score and \
+        example questions are `closest`, off the packs' subject? Never when the best route has
+        no example questions (no embedding model, or a pack that ships no evals, beside ones
+        that do): nothing to tell by."""
+        if not closest or closest[0] is None:
+            return False
+        similarity = max(found[1] for found in closest if found is not None)
+        return lexical < self.thresholds.subject_score and \
             similarity < self.thresholds.subject_similarity
 
     def _routes(self, ranked: list[Ranked], query_terms: frozenset[str],
