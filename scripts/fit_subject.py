@@ -44,7 +44,7 @@ class Case:
     file: int
     expect_clarify: bool
     correct: bool  # as routed with the gate off
-    routed: bool  # the decision was `route`
+    routed: bool  # the decision was `route` or `redirect` (clarify stays clarify)
     lexical: float | None  # None: the gate is not consulted (a rule decided, nothing matched)
     similarity: float | None  # None: no example questions to tell by
 
@@ -69,7 +69,8 @@ def record(router: Router, files: list[EvalFile]) -> list[Case]:
             lexical, similarity = seen[0] if seen else (None, None)
             cases.append(Case(number, case.expect == "clarify",
                               expect_matches(router, case.expect, label),
-                              decision.decision.value == "route", lexical, similarity))
+                              decision.decision.value in ("route", "redirect"), lexical,
+                              similarity))
     del router._off_subject
     return cases
 

@@ -154,6 +154,18 @@ def test_a_question_the_packs_words_touch_only_in_passing_is_clarified_as_off_su
         (asking.OPEN_QUESTION, asking.OFF_SUBJECT_WHY)]
 
 
+def test_a_question_outside_the_pack_is_not_redirected_on_what_its_router_says_of_others(
+        ) -> None:
+    router = Router(load_source(BUNDLED))
+    query = ("Is it worth paying off my 4.5% student loan early, or should I put the extra $500 "
+             "a month into index funds?")
+    decision = router.route(query)
+    assert decision.decision.value == "clarify" and decision.redirect is None
+    assert [w.kind for w in decision.warnings] == ["scope"]
+    off = Thresholds(**{**router.thresholds.__dict__, "subject_score": 0.0})
+    assert Router(load_source(BUNDLED), thresholds=off).route(query).decision.value == "redirect"
+
+
 def test_off_subject_thresholds_of_zero_leave_the_decision_to_the_others(
         skillpacks: Path) -> None:
     catalog = load_source(skillpacks)

@@ -72,7 +72,7 @@ BUNDLED_FRESH11, BUNDLED_FRESH12 = (ROOT / "tests" / "evals" / f"bundled-{name}.
 OFFTOPIC, OFFTOPIC_BLIND = (ROOT / "tests" / "evals" / f"{name}.yaml"
                             for name in ("offtopic", "offtopic-blind"))
 OFFTOPIC_FLOORS = [(OFFTOPIC, "corpus", 0.75, 0.71), (OFFTOPIC_BLIND, "corpus", 0.66, 0.62),
-                   (OFFTOPIC, "bundled", 0.908, 0.87), (OFFTOPIC_BLIND, "bundled", 0.89, 0.85)]
+                   (OFFTOPIC, "bundled", 0.925, 0.89), (OFFTOPIC_BLIND, "bundled", 0.91, 0.87)]
 
 
 def test_the_bundled_pack_routes_at_least_90_percent_of_its_evals_right() -> None:

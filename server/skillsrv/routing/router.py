@@ -248,20 +248,23 @@ class Router:
             return self._clarify_decision(slots, None, [], warnings, [],
                                           in_scope=not unmatched)
         best = self.index.candidates[ranked[0].index]
-        if best.redirect is not None and (rule is not None or self._confident(ranked)):
+        top = self._top(ranked)
+        closest = self.meaning.closest_examples(text, [entry.index for entry in top], hidden)
+        # Judged before a redirect too: what the routers say of a pack that is not loaded
+        # can match a student loan's words as well as a sheet's can.
+        off_subject = rule is None and not decided and bool(top) and \
+            self._off_subject(ranked[0].lexical, closest)
+        if best.redirect is not None and (
+                rule is not None or (self._confident(ranked) and not off_subject)):
             reason = next((e.text for e in best.evidence if e.terms & query_terms and
                            e.kind == "wrong-route"), f"this belongs to the {best.redirect} pack")
             source = next((e.source for e in best.evidence if e.terms & query_terms), None)
             return RouteDecision(
                 decision=Decision.REDIRECT,
-                routes=self._routes(ranked, query_terms, words, text, hidden)[:3],
+                routes=self._routes(ranked, query_terms, words, text, hidden, closest)[:3],
                 redirect=Redirect(pack=best.redirect, reason=reason, source=source),
                 known=slots.known(), warnings=warnings)
-        top = self._top(ranked)
-        closest = self.meaning.closest_examples(text, [entry.index for entry in top], hidden)
         routes = self._routes(ranked, query_terms, words, text, hidden, closest)
-        off_subject = rule is None and not decided and bool(routes) and \
-            self._off_subject(ranked[0].lexical, closest)
         # Two words ("help me choose") say too little to be judged off the subject, and a
         # request in words of building models to packs about models is not: vague requests,
         # asked (below) what decides the answer.
