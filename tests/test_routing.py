@@ -557,6 +557,18 @@ def test_a_choice_of_model_that_says_nothing_about_the_data_meets_the_missing_mo
     assert flag.source.startswith("neural-architectures/using-neural-architectures/SKILL.md:")
 
 
+@pytest.mark.parametrize(("query", "trend"), [
+    ("I want to use Mamba for 200-token sentiment classification on 5k reviews", "Mamba"),
+    ("Mamba for 1M-token genomic sequences?", None),  # past "a few thousand steps"
+    ("Should I use a transformer for my 500-row tabular dataset?", "Transformers for tabular"),
+    ("a transformer for our 3M-row tabular dataset?", None),  # over "~100k rows"
+])
+def test_a_recency_row_is_a_warning_when_the_length_or_size_said_meets_its_condition(
+        bundled: Router, query: str, trend: str | None) -> None:
+    found = [w.message for w in bundled.route(query).warnings if w.kind == "recency"]
+    assert [message.startswith(trend) for message in found] == ([True] if trend else [])
+
+
 @pytest.mark.parametrize("query", [
     # The data is said.
     "which architecture should I use for 5k labelled photos of welds with four defect classes?",

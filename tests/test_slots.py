@@ -49,6 +49,26 @@ def test_shapes_and_sequence_lengths_are_not_mistaken_for_data_sizes() -> None:
     assert slots.dataset_size is not None and slots.dataset_size.value == 20_000
 
 
+@pytest.mark.parametrize(("query", "size", "length"), [
+    # A count joined to its unit by a hyphen is still a count of that unit.
+    ("Should I use a transformer for my 500-row tabular dataset?", (500, "rows"), None),
+    ("graph transformer for a 300-node citation graph", (300, "nodes"), None),
+    # Tokens or steps joined by a hyphen are each example's length, not a count of examples.
+    ("Mamba for 200-token sentiment classification on 5k reviews", (5000, "documents"), 200),
+    ("forecast from 96-step windows of 40k meter readings", None, 96),
+    # A rate or a measure before a unit word is not a count of that unit.
+    ("diffusion for real-time 30fps video generation on a phone", None, None),
+    ("8GB of images on disk", None, None),
+    ("12k 30-second audio clips of birdsong", (12000, "clips"), None),
+])
+def test_hyphenated_counts_lengths_and_measures_are_read_as_what_they_count(
+        query: str, size: tuple[int, str] | None, length: int | None) -> None:
+    slots = extract_slots(query)
+    found = slots.dataset_size
+    assert ((found.value, found.unit) if found else None) == size
+    assert slots.sequence_length == length
+
+
 def test_interpretability_and_classes_are_read() -> None:
     slots = extract_slots("7 classes, must be explainable to clinicians")
     assert slots.num_classes == 7 and slots.interpretability == "explainable"

@@ -839,9 +839,31 @@ _LIMIT = re.compile(r"(<|>|under|below|over|above|fewer than|less than|more than
                     r"(\d+(?:\.\d+)?)\s*(k|m|b)?", re.IGNORECASE)
 
 
+# A span of lengths, in figures or words: "a few hundred to a few thousand steps", "512 to 2k
+# tokens". Words stand for the widest span they can mean ("a few hundred": from 100).
+_AMOUNT = r"(?:(\d+(?:\.\d+)?)\s*(k|m)?|(?:a few |several |some )?(hundred|thousand|million))"
+_LENGTH_SPAN = re.compile(rf"{_AMOUNT}\s*(?:to|-|–)\s*{_AMOUNT}\s*"
+                          r"(?:\w+\s+)?(?:steps|tokens|timesteps|time steps|frames)\b",
+                          re.IGNORECASE)
+_AMOUNT_WORDS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
+
+
+def _span_bound(figure: str | None, multiplier: str | None, word: str | None, *,
+                upper: bool) -> float:
+    if figure is not None:
+        return float(figure) * {"k": 1e3, "m": 1e6}.get((multiplier or "").lower(), 1)
+    base = _AMOUNT_WORDS[(word or "").lower()]
+    return base * 10 if upper else base  # "a few thousand": up to ten thousand
+
+
 def _condition_touched(when_not: str, text: str, query_terms: frozenset[str],
                        slots: Slots) -> bool:
     """Does what the query says meet the row's "when not to use" condition?"""
+    span = _LENGTH_SPAN.search(when_not)
+    if span and slots.sequence_length is not None:
+        low = _span_bound(*span.group(1, 2, 3), upper=False)
+        high = _span_bound(*span.group(4, 5, 6), upper=True)
+        return low <= slots.sequence_length <= high
     limit = _LIMIT.search(when_not)
     if limit and slots.dataset_size is not None and re.search(
             r"data|image|sample|token|example|row|node|graph", when_not, re.IGNORECASE):

@@ -99,9 +99,13 @@ _UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|radiographs?|samples?
                r"instances?|labels?|labell?ed|observations?|items?|reviews?|texts?|pairs?|"
                r"frames?|recordings?|utterances?|customers?")
 _NUMBER = r"(\d{1,3}(?:[,_]\d{3})+|\d+(?:\.\d+)?)\s*(k|m|b|thousand|million|billion)?"
+# A rate or a measure between a number and a unit word makes the number that measure: "30fps
+# video" is not 30 videos, nor "8GB of images" 8 images.
+_MEASURE = r"(?:fps|hz|khz|mhz|ms|gb|gib|mb|mib|tb|kb|px|%|bits?|bytes?)\b"
 _DATASET = re.compile(
-    _NUMBER + r"\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?"
-    r"(?:[a-z0-9×-]+\s+){0,2}?(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
+    # "a 500-row table", "a 300-node graph": the count joined to its unit by a hyphen.
+    _NUMBER + r"\s*-?\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?"
+    r"(?:(?!" + _MEASURE + r")[a-z0-9×-]+\s+){0,2}?(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
 _DATASET_SIZE_PHRASE = re.compile(r"(?:dataset|data set|training set)\s+(?:of|with|has|is)\s+"
                                   r"(?:about\s+|around\s+|~)?" + _NUMBER, re.IGNORECASE)
 _MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000,
@@ -111,7 +115,9 @@ _INPUT_SIZE = re.compile(r"\b(\d{2,5})\s*[x×]\s*(\d{2,5})(?:\s*[x×]\s*(\d{1,4}
 _SEQ_LEN = re.compile(
     r"(?:sequence|context|seq|window)\s*(?:length|len|size)?\s*(?:of|is|=|:)?\s*(?:about\s+)?"
     r"(\d[\d,]*)\s*(k)?|(\d[\d,]*)\s*(k)?[- ](?:token|step|timestep|time step|sample)s?"
-    r"(?:[- ]long)?\s*(?:sequence|context|window|input)s?", re.IGNORECASE)
+    r"(?:[- ]long)?\s*(?:sequence|context|window|input)s?|"
+    # "200-token reviews", "a 96-step window": the length of each example, not their number.
+    r"(\d[\d,]*)\s*(k|m)?-(?:token|step|timestep|time-step)s?\b", re.IGNORECASE)
 _CLASSES = re.compile(r"(\d{1,6})\s+(?:classes|categories|labels|species|types|classes?)\b",
                       re.IGNORECASE)
 
@@ -169,7 +175,8 @@ def _unit(word: str) -> str:
                                ("tokens", r"token"), ("sequences", r"sequence|series|recording"),
                                ("documents", r"sentence|document|doc|text|review"),
                                ("graphs", r"graph|molecule"), ("nodes", r"node"),
-                               ("videos", r"video|clip"), ("hours", r"hour")):
+                               ("videos", r"video"), ("clips", r"clip"),  # audio or video
+                               ("hours", r"hour")):
         if re.match(pattern, word):
             return canonical
     return "samples"
@@ -184,7 +191,8 @@ def extract_slots(query: str) -> Slots:
     slots.task = next((name for name, pattern in _TASK_PATTERNS if pattern.search(lower)), None)
 
     # Numbers that are an input shape ("224x224") or a sequence length are not data sizes.
-    taken = [m.span() for m in (_INPUT_SIZE.search(text), _SEQ_LEN.search(text)) if m]
+    taken = [m.span() for m in (_INPUT_SIZE.search(text), _SEQ_LEN.search(text),
+                                _FPS.search(text)) if m]
     for size in _DATASET.finditer(text):
         start = size.start(1)
         if any(low <= start < high for low, high in taken):
@@ -205,8 +213,8 @@ def extract_slots(query: str) -> Slots:
         slots.input_size = shape.group(0).replace("×", "x").replace(" ", "")
     seq = _SEQ_LEN.search(text)
     if seq:
-        digits, kilo = (seq.group(1), seq.group(2)) if seq.group(1) else (seq.group(3),
-                                                                          seq.group(4))
+        digits, kilo = next((seq.group(n), seq.group(n + 1)) for n in (1, 3, 5)
+                            if seq.group(n))
         slots.sequence_length = _number(digits, kilo)
     classes = _CLASSES.search(text)
     if classes:
