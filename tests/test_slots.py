@@ -69,6 +69,24 @@ def test_hyphenated_counts_lengths_and_measures_are_read_as_what_they_count(
     assert slots.sequence_length == length
 
 
+@pytest.mark.parametrize(("query", "value", "unit"), [
+    ("about two thousand images of welds", 2000, "images"),
+    ("twenty-five thousand rows", 25_000, "rows"),
+    ("a million sentences of legal text", 1_000_000, "documents"),
+    ("I have 1.2 million tweets", 1_200_000, "documents"),
+    ("we have roughly 12,000 labeled MRI slices at 256x256", 12_000, "images"),
+])
+def test_spelt_numbers_and_everyday_units_are_data_sizes(query: str, value: int,
+                                                         unit: str) -> None:
+    found = extract_slots(query).dataset_size
+    assert found is not None and (found.value, found.unit) == (value, unit)
+
+
+def test_a_length_said_of_sequences_is_not_a_data_size() -> None:
+    slots = extract_slots("sequences up to 4096 tokens, and I have 3 questions")
+    assert slots.sequence_length == 4096 and slots.dataset_size is None
+
+
 def test_interpretability_and_classes_are_read() -> None:
     slots = extract_slots("7 classes, must be explainable to clinicians")
     assert slots.num_classes == 7 and slots.interpretability == "explainable"

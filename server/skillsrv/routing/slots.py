@@ -97,8 +97,10 @@ _UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|radiographs?|samples?
                r"records?|sequences?|series|sentences?|documents?|docs|tokens?|graphs?|nodes?|molecules?|"
                r"clips?|videos?|hours?|patients?|users?|transactions?|data ?points?|"
                r"instances?|labels?|labell?ed|observations?|items?|reviews?|texts?|pairs?|"
-               r"frames?|recordings?|utterances?|customers?")
-_NUMBER = r"(\d{1,3}(?:[,_]\d{3})+|\d+(?:\.\d+)?)\s*(k|m|b|thousand|million|billion)?"
+               r"frames?|recordings?|utterances?|customers?|slices?|tiles?|patches|crops?|"
+               r"volumes?|tweets?|posts?|messages?|comments?|articles?|emails?|tickets?|"
+               r"conversations?|dialogues?")  # not "questions": "I have 3 questions"
+_NUMBER = r"(\d{1,3}(?:[,_]\d{3})+|\d+(?:\.\d+)?)\s*(k|m|b|hundred|thousand|million|billion)?"
 # A rate or a measure between a number and a unit word makes the number that measure: "30fps
 # video" is not 30 videos, nor "8GB of images" 8 images.
 _MEASURE = r"(?:fps|hz|khz|mhz|ms|gb|gib|mb|mib|tb|kb|px|%|bits?|bytes?)\b"
@@ -109,12 +111,31 @@ _DATASET = re.compile(
 _DATASET_SIZE_PHRASE = re.compile(r"(?:dataset|data set|training set)\s+(?:of|with|has|is)\s+"
                                   r"(?:about\s+|around\s+|~)?" + _NUMBER, re.IGNORECASE)
 _MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000,
-                "b": 1_000_000_000, "billion": 1_000_000_000}
+                "b": 1_000_000_000, "billion": 1_000_000_000, "hundred": 100}
+# Numbers spelt out before a multiplier ("two thousand images", "a million rows") are written
+# as figures before the patterns read the query.
+_SMALL = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+          "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SPELT_VALUES = {"a": 1, **{word: n for n, word in enumerate(_SMALL, 1)},
+                 **{word: 10 * n for n, word in enumerate(_TENS, 2)}}
+_SPELT = re.compile(r"\b(a|" + "|".join([*_SMALL, *_TENS]) + r")(?:[- ](" +
+                    "|".join(_SMALL[:9]) + r"))?\s+(hundred|thousand|million|billion)\b",
+                    re.IGNORECASE)
+
+
+def _figures(text: str) -> str:
+    def figure(found: re.Match[str]) -> str:
+        value = _SPELT_VALUES[found.group(1).lower()] + \
+            (_SPELT_VALUES[found.group(2).lower()] if found.group(2) else 0)
+        return f"{value} {found.group(3)}"
+    return _SPELT.sub(figure, text)
 
 _INPUT_SIZE = re.compile(r"\b(\d{2,5})\s*[x×]\s*(\d{2,5})(?:\s*[x×]\s*(\d{1,4}))?\b")
 _SEQ_LEN = re.compile(
-    r"(?:sequence|context|seq|window)\s*(?:length|len|size)?\s*(?:of|is|=|:)?\s*(?:about\s+)?"
-    r"(\d[\d,]*)\s*(k)?|(\d[\d,]*)\s*(k)?[- ](?:token|step|timestep|time step|sample)s?"
+    r"(?:sequence|context|seq|window)s?\s*(?:length|len|size)?\s*(?:of|is|=|:)?\s*"
+    r"(?:about\s+|around\s+|up to\s+|~\s*)?(\d[\d,]*)\s*(k)?|"
+    r"(\d[\d,]*)\s*(k)?[- ](?:token|step|timestep|time step|sample)s?"
     r"(?:[- ]long)?\s*(?:sequence|context|window|input)s?|"
     # "200-token reviews", "a 96-step window": the length of each example, not their number.
     r"(\d[\d,]*)\s*(k|m)?-(?:token|step|timestep|time-step)s?\b", re.IGNORECASE)
@@ -175,6 +196,9 @@ def _unit(word: str) -> str:
                                ("tokens", r"token"), ("sequences", r"sequence|series|recording"),
                                ("documents", r"sentence|document|doc|text|review"),
                                ("graphs", r"graph|molecule"), ("nodes", r"node"),
+                               ("images", r"slice|tile|patch|crop|volume"),
+                               ("documents", r"tweet|post|message|comment|article|email|"
+                                             r"ticket|conversation|dialogue"),
                                ("videos", r"video"), ("clips", r"clip"),  # audio or video
                                ("hours", r"hour")):
         if re.match(pattern, word):
@@ -183,7 +207,7 @@ def _unit(word: str) -> str:
 
 
 def extract_slots(query: str) -> Slots:
-    text = " ".join(query.split())
+    text = _figures(" ".join(query.split()))
     lower = text.lower()
     slots = Slots()
     slots.modality = next((name for name, pattern in _MODALITY_PATTERNS
