@@ -87,6 +87,23 @@ def test_a_length_said_of_sequences_is_not_a_data_size() -> None:
     assert slots.sequence_length == 4096 and slots.dataset_size is None
 
 
+@pytest.mark.parametrize(("query", "expected"), [
+    ("two GPUs with 16GB each", {"compute": "multi-gpu"}),
+    # Hardware nodes are neither a graph nor a count of data.
+    ("train it on an 8xH100 node", {"compute": "multi-gpu", "modality": None,
+                                    "dataset_size": None}),
+    ("a 4-node GPU cluster", {"compute": "multi-gpu", "modality": None, "dataset_size": None}),
+    ("GNN on 50k nodes", {"modality": "graph"}),
+    ("runs in a Chrome extension", {"deployment": "browser"}),
+    ("predict house prices from 30 features", {"task": "regression", "modality": "tabular"}),
+    ("predicting the next value of a sensor", {"task": "forecasting"}),
+])
+def test_hardware_targets_and_tasks_in_everyday_words_are_read(
+        query: str, expected: dict[str, object]) -> None:
+    slots = extract_slots(query)
+    assert {key: getattr(slots, key) for key in expected} == expected
+
+
 def test_interpretability_and_classes_are_read() -> None:
     slots = extract_slots("7 classes, must be explainable to clinicians")
     assert slots.num_classes == 7 and slots.interpretability == "explainable"

@@ -78,13 +78,14 @@ _TASKS: tuple[tuple[str, str], ...] = (
     ("segmentation", r"segment"),
     ("detection", r"\bdetect|bounding box|object detection|yolo"),
     ("generation", r"\bgenerat|synthes|\bgan\b|diffusion|\bvae\b|text-to-image|sample new"),
-    ("forecasting", r"forecast|predict (the )?(next|future)|horizon"),
+    ("forecasting", r"forecast|predict\w* (the )?(next|future)|horizon"),
     ("language-modeling", r"language model|next[- ]token|autoregressive|\bllm\b"),
     ("node-classification", r"node classification|classify (the )?nodes"),
     ("link-prediction", r"link prediction|predict (links|edges)"),
     ("anomaly-detection", r"anomal|outlier|fraud"),
     ("recommendation", r"recommend"),
-    ("regression", r"regress|predict (a |the )?(price|value|number|amount)|continuous target"),
+    ("regression", r"regress|predict\w* (a |the )?(\w+ )?(prices?|values?|numbers?|amounts?|"
+                   r"costs?)\b|continuous target"),
     ("classification", r"classif|categori[sz]|label(l)?ed as|which class|sentiment|"
                        r"diagnos|recogni[sz]|\d+ classes"),
     ("embedding", r"embedding|retrieval|similarity search"),
@@ -157,7 +158,8 @@ _COMPUTE = (
     ("edge device", r"jetson|raspberry|microcontroller|\bmcu\b|edge (device|tpu)|coral|"
                     r"arduino|esp32"),
     ("mobile", r"\bphones?\b|mobile|android|ios\b|iphone|smartphone"),
-    ("multi-gpu", r"\d+\s*x?\s*(?:gpus|a100s|h100s)|multi[- ]gpu|cluster"),
+    ("multi-gpu", r"\d+\s*x?\s*(?:gpus|a100s|h100s)|\d+\s*[x×]\s*(?:[ahlv]100|h200|l4|4090|3090)\b|"
+                  r"(?:two|three|four|six|eight|sixteen) (?:\w+ )?gpus|multi[- ]gpu|cluster"),
     ("gpu", r"\bgpu\b|\bcuda\b"),
 )
 _GPU_PATTERNS = [(_compile(pattern), name, size) for pattern, name, size in _GPU_NAMES]
@@ -173,7 +175,8 @@ _BATCH = _compile(r"\boffline\b|overnight|batch (job|processing|inference)|night
 _DEPLOY = (
     ("edge", r"jetson|raspberry|microcontroller|\bmcu\b|edge|embedded|drone|robot|on[- ]device"),
     ("mobile", r"\bphones?\b|mobile|android|\bios\b|iphone|smartphone|app\b"),
-    ("browser", r"browser|web ?assembly|wasm|javascript"),
+    ("browser", r"browser|web ?assembly|wasm|javascript|chrome extension|client[- ]side|"
+                r"tensorflow\.?js|\btfjs\b|onnx ?runtime web"),
     ("cloud", r"cloud|server|\baws\b|gcp|azure|kubernetes|api endpoint|data ?cent"),
     ("offline batch", r"offline|batch (job|processing)|nightly"),
 )
@@ -182,6 +185,11 @@ _INTERPRET = _compile(r"interpretab\w*|explainab\w*|explain (the|its|why)|regula
                       r"clinic\w*|\bfda\b|complian\w*|transparen\w*|why the model|shap\b|"
                       r"saliency",
                       re.IGNORECASE)
+
+
+_HARDWARE_NODE = re.compile(
+    r"(?:\d+\s*[x×]\s*)?(?:gpus?|[ahlv]100s?|h200s?|compute|worker|server|training|cluster|"
+    r"kubernetes|k8s)\s+nodes?\b|\b\d+[- ]nodes?\s+(?:\w+\s+)?cluster\b", re.IGNORECASE)
 
 
 def _number(value: str, multiplier: str | None) -> int:
@@ -210,13 +218,15 @@ def extract_slots(query: str) -> Slots:
     text = _figures(" ".join(query.split()))
     lower = text.lower()
     slots = Slots()
+    # "an 8xH100 node" or "four GPU nodes" is hardware, not a graph.
+    data_words = _HARDWARE_NODE.sub(" ", lower)
     slots.modality = next((name for name, pattern in _MODALITY_PATTERNS
-                           if pattern.search(lower)), None)
+                           if pattern.search(data_words)), None)
     slots.task = next((name for name, pattern in _TASK_PATTERNS if pattern.search(lower)), None)
 
     # Numbers that are an input shape ("224x224") or a sequence length are not data sizes.
     taken = [m.span() for m in (_INPUT_SIZE.search(text), _SEQ_LEN.search(text),
-                                _FPS.search(text)) if m]
+                                _FPS.search(text), _HARDWARE_NODE.search(text)) if m]
     for size in _DATASET.finditer(text):
         start = size.start(1)
         if any(low <= start < high for low, high in taken):
