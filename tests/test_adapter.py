@@ -4,6 +4,7 @@ mostly of them, and never a reason for routing to fail."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import zipfile
@@ -89,16 +90,17 @@ def test_matrices_that_cannot_be_read_at_first_use_leave_the_query_as_it_is(
 
 @pytest.mark.skipif(not SKILLPACKS.is_dir(), reason="the skillpacks corpus is not beside the "
                                                      "checkout")
-def test_making_an_adapted_router_imports_no_numpy() -> None:
+def test_making_an_adapted_router_imports_no_numpy(tmp_path: Path) -> None:
     """numpy (a quarter of a second) is imported by the first query that needs it, not by
-    choosing the adapter when a router is made."""
+    choosing the adapter when a router is made. (A fresh cache: reading an index cached
+    complete, with its arrays, rightly imports numpy.)"""
     script = ("import sys\nfrom skillsrv.packs import load_source\n"
               "from skillsrv.routing import Router\n"
               f"router = Router(load_source({str(SKILLPACKS)!r}))\n"
               "assert router.meaning.adapter is not None\n"
               "print(sorted(name for name in sys.modules if name.split('.')[0] == 'numpy'))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          check=True)
+                          check=True, env={**os.environ, "SKILLSRV_CACHE_DIR": str(tmp_path)})
     assert done.stdout.strip() == "[]"
 
 

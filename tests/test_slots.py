@@ -82,6 +82,25 @@ def test_spelt_numbers_and_everyday_units_are_data_sizes(query: str, value: int,
     assert found is not None and (found.value, found.unit) == (value, unit)
 
 
+@pytest.mark.parametrize(("query", "value", "unit"), [
+    ("half a million rows", 500_000, "rows"),
+    ("a couple thousand pics", 2000, "images"),
+    ("1e6 rows", 1_000_000, "rows"),
+    ("10^5 samples", 100_000, "samples"),
+    ("50 000 images", 50_000, "images"),
+    ("10k+ images", 10_000, "images"),
+    # Neither a model's name nor a learning rate is a count of the data.
+    ("resnet50 on 1000 images", 1000, "images"),
+    ("lr 3e-4 on 5k images", 5000, "images"),
+    ("200 5-minute recordings", 200, "sequences"),
+    ("train a ViT on 3,000 224x224 photos of birds", 3000, "images"),
+])
+def test_numbers_as_people_write_them_are_read_and_others_are_not(query: str, value: int,
+                                                                  unit: str) -> None:
+    found = extract_slots(query).dataset_size
+    assert found is not None and (found.value, found.unit) == (value, unit)
+
+
 def test_a_length_said_of_sequences_is_not_a_data_size() -> None:
     slots = extract_slots("sequences up to 4096 tokens, and I have 3 questions")
     assert slots.sequence_length == 4096 and slots.dataset_size is None

@@ -94,21 +94,32 @@ _TASKS: tuple[tuple[str, str], ...] = (
 _MODALITY_PATTERNS = [(name, _compile(pattern)) for name, pattern in _MODALITIES]
 _TASK_PATTERNS = [(name, _compile(pattern)) for name, pattern in _TASKS]
 
-_UNIT_WORDS = (r"images?|photos?|pictures?|scans?|x-?rays?|radiographs?|samples?|examples?|rows?|"
+_UNIT_WORDS = (r"images?|photos?|pictures?|pics|scans?|x-?rays?|radiographs?|samples?|"
+               r"examples?|rows?|"
                r"records?|sequences?|series|sentences?|documents?|docs|tokens?|graphs?|nodes?|molecules?|"
                r"clips?|videos?|hours?|patients?|users?|transactions?|data ?points?|"
                r"instances?|labels?|labell?ed|observations?|items?|reviews?|texts?|pairs?|"
                r"frames?|recordings?|utterances?|customers?|slices?|tiles?|patches|crops?|"
                r"volumes?|tweets?|posts?|messages?|comments?|articles?|emails?|tickets?|"
                r"conversations?|dialogues?")  # not "questions": "I have 3 questions"
-_NUMBER = r"(\d{1,3}(?:[,_]\d{3})+|\d+(?:\.\d+)?)\s*(k|m|b|hundred|thousand|million|billion)?"
+# Not the digits ending a name ("resnet50") or an exponent ("3e-4").
+_NUMBER = (r"(?<![a-z0-9.^-])(\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:_\d{3})+(?!\d)|"
+           # "50 000 images", but not "3,000 224x224 photos" (one separator throughout)
+           r"\d{1,3}(?: \d{3})+(?![\d.,x×])|\d+(?:\.\d+)?)\s*"
+           r"(k|m|b|hundred|thousand|million|billion)?\+?")
 # A rate or a measure between a number and a unit word makes the number that measure: "30fps
 # video" is not 30 videos, nor "8GB of images" 8 images.
 _MEASURE = r"(?:fps|hz|khz|mhz|ms|gb|gib|mb|mib|tb|kb|px|%|bits?|bytes?)\b"
+# "30-second clips", "a 10-page report": the length of each, said before the unit.
+_EACH = r"\d+(?:\.\d+)?-(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|pages?|words?|lines?)"
 _DATASET = re.compile(
     # "a 500-row table", "a 300-node graph": the count joined to its unit by a hyphen.
-    _NUMBER + r"\s*-?\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?"
-    r"(?:(?!" + _MEASURE + r")[a-z0-9×-]+\s+){0,2}?(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
+    _NUMBER + r"(?![\d.]*-(?:second|sec|minute|min|hour|hr|day|page|word|line)s?\b)"
+    r"\s*-?\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?"
+    # Words between a number and its unit, but not another number ("3e-4 on 5k images").
+    r"(?:(?:" + _EACH + r"|\d{2,5}[x×]\d{2,5}(?:[x×]\d{1,4})?|(?!" + _MEASURE +
+    r"|\d)[a-z0-9×-]+)\s+){0,2}?"
+    r"(" + _UNIT_WORDS + r")\b", re.IGNORECASE)
 _DATASET_SIZE_PHRASE = re.compile(r"(?:dataset|data set|training set)\s+(?:of|with|has|is)\s+"
                                   r"(?:about\s+|around\s+|~)?" + _NUMBER, re.IGNORECASE)
 _MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_000,
@@ -118,19 +129,29 @@ _MULTIPLIERS = {"k": 1_000, "thousand": 1_000, "m": 1_000_000, "million": 1_000_
 _SMALL = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
           "fifteen sixteen seventeen eighteen nineteen").split()
 _TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_SPELT_VALUES = {"a": 1, **{word: n for n, word in enumerate(_SMALL, 1)},
+_SPELT_VALUES = {"a": 1, "half a": 0.5, "half an": 0.5, "a couple": 2, "a couple of": 2,
+                 **{word: n for n, word in enumerate(_SMALL, 1)},
                  **{word: 10 * n for n, word in enumerate(_TENS, 2)}}
-_SPELT = re.compile(r"\b(a|" + "|".join([*_SMALL, *_TENS]) + r")(?:[- ](" +
-                    "|".join(_SMALL[:9]) + r"))?\s+(hundred|thousand|million|billion)\b",
-                    re.IGNORECASE)
+_SPELT = re.compile(r"\b(half an?|a couple(?: of)?|a|" + "|".join([*_SMALL, *_TENS]) +
+                    r")(?:[- ](" + "|".join(_SMALL[:9]) +
+                    r"))?\s+(hundred|thousand|million|billion)\b", re.IGNORECASE)
+
+
+# "1e6 rows", "10^5 samples": powers of ten written out.
+_POWER = re.compile(r"\b(\d+(?:\.\d+)?)e(\d{1,2})\b|\b10\^(\d{1,2})\b", re.IGNORECASE)
 
 
 def _figures(text: str) -> str:
     def figure(found: re.Match[str]) -> str:
-        value = _SPELT_VALUES[found.group(1).lower()] + \
+        value = _SPELT_VALUES[" ".join(found.group(1).lower().split())] + \
             (_SPELT_VALUES[found.group(2).lower()] if found.group(2) else 0)
-        return f"{value} {found.group(3)}"
-    return _SPELT.sub(figure, text)
+        return f"{value:g} {found.group(3)}"
+
+    def power(found: re.Match[str]) -> str:
+        value = float(found.group(1)) * 10 ** int(found.group(2)) if found.group(1) else \
+            10 ** int(found.group(3))
+        return f"{value:.0f}"
+    return _POWER.sub(power, _SPELT.sub(figure, text))
 
 _INPUT_SIZE = re.compile(r"\b(\d{2,5})\s*[x×]\s*(\d{2,5})(?:\s*[x×]\s*(\d{1,4}))?\b")
 _SEQ_LEN = re.compile(
@@ -193,14 +214,14 @@ _HARDWARE_NODE = re.compile(
 
 
 def _number(value: str, multiplier: str | None) -> int:
-    number = float(value.replace(",", "").replace("_", ""))
+    number = float(value.replace(",", "").replace("_", "").replace(" ", ""))
     return int(number * _MULTIPLIERS.get((multiplier or "").lower(), 1))
 
 
 def _unit(word: str) -> str:
     word = word.lower().replace(" ", "")
-    for canonical, pattern in (("images", r"image|photo|picture|scan|x-?ray|radiograph|frame"),
-                               ("rows", r"row|record|transaction|customer"),
+    for canonical, pattern in (("images", r"image|photo|picture|pic|scan|x-?ray|radiograph|frame"),
+                               ("rows", r"row|record(?!ing)|transaction|customer"),
                                ("tokens", r"token"), ("sequences", r"sequence|series|recording"),
                                ("documents", r"sentence|document|doc|text|review"),
                                ("graphs", r"graph|molecule"), ("nodes", r"node"),
