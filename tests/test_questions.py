@@ -25,6 +25,7 @@ from skillsrv.routing.router import DEFAULT_THRESHOLDS, Thresholds
     ("What compute and memory do you have for training?", "compute"),
     ("Do predictions need to be explained?", "interpretability"),
     ("What is the maximum sequence length?", "sequence_length"),
+    ("Must predictions stream in real time?", "latency"),
 ])
 def test_a_question_is_read_as_the_slot_it_really_asks_about(question: str, slot: str) -> None:
     assert asking.slot_of(question) == slot

@@ -123,6 +123,18 @@ def test_hardware_targets_and_tasks_in_everyday_words_are_read(
     assert {key: getattr(slots, key) for key in expected} == expected
 
 
+@pytest.mark.parametrize(("query", "said"), [
+    ("no explainability needed, batch inference overnight", "not needed"),
+    ("we don't need interpretability", "not needed"),
+    ("interpretability is not a concern", "not needed"),
+    ("not sure yet, but it must be interpretable", "interpretable"),
+    ("must be explainable to clinicians", "explainable"),
+])
+def test_interpretability_said_not_to_matter_is_known_and_not_wanted(query: str,
+                                                                    said: str) -> None:
+    assert extract_slots(query).interpretability == said
+
+
 def test_interpretability_and_classes_are_read() -> None:
     slots = extract_slots("7 classes, must be explainable to clinicians")
     assert slots.num_classes == 7 and slots.interpretability == "explainable"

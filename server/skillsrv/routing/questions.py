@@ -30,7 +30,7 @@ SLOT_PATTERNS: tuple[tuple[str, str], ...] = (
                      r"how large is (your|the) (data|corpus|graph)"),
     ("sequence_length", r"sequence length|context length|sequences?\b|"
                         r"how long (are|is) (the|your) (inputs?|texts?|documents?|series)"),
-    ("latency", r"latency|real-?time|how fast|\bspeed\b|\bfps\b"),
+    ("latency", r"latency|real[- ]?time|how fast|\bspeed\b|\bfps\b"),
     ("deployment", r"deploy|\btarget\b|\bedge\b|where will [\w ]{0,12}run|run on|production"),
     ("compute", r"compute|\bgpus?\b|vram|memory|hardware|(compute|memory|gpu|training) budget"),
     ("interpretability", r"interpretab|explainab|\bexplained\b"),

@@ -213,6 +213,13 @@ _HARDWARE_NODE = re.compile(
     r"kubernetes|k8s)\s+nodes?\b|\b\d+[- ]nodes?\s+(?:\w+\s+)?cluster\b", re.IGNORECASE)
 
 
+_NEGATED_BEFORE = re.compile(r"\b(no|not|don'?t|doesn'?t|without|never|nor)\b"
+                             r"(?!.*(?:[.,;]|\bbut\b)).*$", re.IGNORECASE)
+_NEGATED_AFTER = re.compile(r"\s*(is |are )?(not|n't|isn'?t)\s+(needed|required|important|"
+                            r"necessary|a concern|an issue|a priority)|\s*(is |are )?"
+                            r"(unnecessary|irrelevant|optional)\b", re.IGNORECASE)
+
+
 def _number(value: str, multiplier: str | None) -> int:
     number = float(value.replace(",", "").replace("_", "").replace(" ", ""))
     return int(number * _MULTIPLIERS.get((multiplier or "").lower(), 1))
@@ -309,5 +316,9 @@ def extract_slots(query: str) -> Slots:
                              if pattern.search(lower)), None)
     interpret = _INTERPRET.search(text)
     if interpret:
-        slots.interpretability = interpret.group(0)
+        # "no explainability needed", "interpretability is not a concern": said, and not wanted.
+        before = text[max(0, interpret.start() - 22):interpret.start()]
+        after = text[interpret.end():interpret.end() + 30]
+        slots.interpretability = "not needed" if _NEGATED_BEFORE.search(before) or \
+            _NEGATED_AFTER.match(after) else interpret.group(0)
     return slots
