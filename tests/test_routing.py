@@ -3,6 +3,7 @@ redirects, recency warnings, clarifying questions, and bad input."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from conftest import BUNDLED, write_tree
 from skillsrv.packs import Catalog, load_source, load_sources
 from skillsrv.routing import QueryError, Router
+from skillsrv.routing.router import most_shared_bit
 
 ROUTER = """---
 name: using-vision
@@ -555,6 +557,27 @@ def test_a_choice_of_model_that_says_nothing_about_the_data_meets_the_missing_mo
     assert decision.decision.value == "clarify"
     flag = next(q for q in decision.questions if q.question.startswith("What does one example"))
     assert flag.source.startswith("neural-architectures/using-neural-architectures/SKILL.md:")
+
+
+def test_body_evidence_cites_the_section_holding_most_of_the_shared_words(
+        bundled: Router) -> None:
+    decision = bundled.route("I have 3000 labelled x-ray images and want to classify "
+                             "pneumonia, should I use a ViT?")
+    [body] = [e for e in decision.routes[0].evidence if e.kind == "body"]
+    path, line = body.source.rsplit(":", 1)
+    assert path.endswith("cnn-families-and-selection.md")
+    sheet = BUNDLED / "neural-architectures" / "using-neural-architectures" / \
+        "cnn-families-and-selection.md"
+    assert sheet.read_text().splitlines()[int(line) - 1] == "## Transfer Learning First"
+
+
+def test_the_most_shared_bit_is_the_one_a_count_of_every_bit_finds() -> None:
+    chance = random.Random(7)
+    for _ in range(3000):
+        masks = [chance.getrandbits(chance.randint(1, 120)) for _ in range(chance.randint(0, 10))]
+        counts = [sum(mask >> bit & 1 for mask in masks) for bit in range(130)]
+        best = max(counts)
+        assert most_shared_bit(masks) == (counts.index(best) if best else -1)
 
 
 @pytest.mark.parametrize(("query", "trend"), [

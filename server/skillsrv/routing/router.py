@@ -22,6 +22,7 @@ from functools import cached_property, lru_cache
 
 from skillsrv.errors import SkillsrvError
 from skillsrv.packs.model import Catalog, RedFlag
+from skillsrv.routing import body as body_code
 from skillsrv.routing import questions as asking
 from skillsrv.routing.adapter import adapter_for
 from skillsrv.routing.examples import SHOWN_SIMILARITY, Example, ExampleBank
@@ -176,6 +177,7 @@ class Router:
         # Per candidate, as routes first show it: each term -> the evidence items holding it
         # (a candidate has dozens of items; a query shares terms with a few).
         self._evidence_by_term: dict[int, dict[str, tuple[int, ...]]] = {}
+        self._section_lines: dict[int, list[int]] = {}  # per candidate, as evidence needs them
         self.warmed = False  # whether `warm_up` has run
         self.completed = False  # whether `complete` has run
 
@@ -563,12 +565,40 @@ class Router:
             if len(evidence) == 4:
                 break
         body = candidate.sections
-        mentioned = sorted({word for term, word in words.items()
-                            if term in query_terms and term in body})
+        found = {term: word for term, word in words.items() if term in query_terms and term in body}
+        mentioned = sorted(set(found.values()))
         if mentioned and len(evidence) < 5:
+            # The line of the section that holds most of the words the query shares with it.
+            line = self._best_section_line(index, [body[term] for term in found])
             evidence.append(Evidence(kind="body", text="body mentions: " + ", ".join(mentioned[:8]),
-                                     source=f"{candidate.pack}/{candidate.path}"))
+                                     source=f"{candidate.pack}/{candidate.path}"
+                                            + (f":{line}" if line else "")))
         return evidence
+
+    def _best_section_line(self, index: int, masks: list[int]) -> int | None:
+        """The first line of the body section (of candidate `index`) that the most of `masks`
+        (each a word's sections) share, the earliest of a tie; None when the lines are not
+        known."""
+        starts = self._section_lines.get(index)
+        if starts is None:
+            starts = self._section_lines[index] = self._section_starts(index)
+        number = most_shared_bit(masks)
+        return starts[number] if 0 <= number < len(starts) else None
+
+    def _section_starts(self, index: int) -> list[int]:
+        """The file line where each body section of candidate `index` starts, cut as the
+        index cut them (`body.split_sections`); none for a pack that is not loaded."""
+        candidate = self.index.candidates[index]
+        pack = self.catalog.find_pack(candidate.pack)
+        skill = pack.find_skill(candidate.skill) if pack is not None else None
+        doc = None if skill is None else skill.document if candidate.sheet is None else \
+            skill.find_sheet(candidate.sheet)
+        if doc is None:
+            return []
+        count = doc.body.count("\n") + 1
+        cuts = sorted({line for line in body_code.heading_lines(doc) if 0 < line < count})
+        starts = [doc.body_line + cut for cut in (0, *cuts)]
+        return starts if len(starts) == len(candidate.section_lengths) else []
 
     # -- questions and warnings --------------------------------------------------------------
 
@@ -769,6 +799,28 @@ def _items_by_term(items: list[EvidenceItem]) -> dict[str, tuple[int, ...]]:
         for term in item.terms:
             found[term].append(place)
     return {term: tuple(places) for term, places in found.items()}
+
+
+def most_shared_bit(masks: list[int]) -> int:
+    """The bit set in the most of `masks`, the lowest of a tie (-1: none). Each bit's count
+    is kept in binary across a few integers (one per binary digit), so this is a few
+    operations per mask rather than one per bit."""
+    digits: list[int] = []  # digits[i]: the bits whose count has 2**i set
+    for mask in masks:
+        carry = mask
+        for place, digit in enumerate(digits):
+            digits[place], carry = digit ^ carry, digit & carry
+            if not carry:
+                break
+        if carry:
+            digits.append(carry)
+    candidates = 0
+    for mask in masks:
+        candidates |= mask
+    for digit in reversed(digits):  # the highest count's digits, most significant first
+        if candidates & digit:
+            candidates &= digit
+    return (candidates & -candidates).bit_length() - 1
 
 
 def _route_name(route: RouteCandidate) -> str:
