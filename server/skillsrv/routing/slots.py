@@ -103,9 +103,11 @@ _UNIT_WORDS = (r"images?|photos?|pictures?|pics|scans?|x-?rays?|radiographs?|sam
                r"volumes?|tweets?|posts?|messages?|comments?|articles?|emails?|tickets?|"
                r"conversations?|dialogues?")  # not "questions": "I have 3 questions"
 # Not the digits ending a name ("resnet50") or an exponent ("3e-4").
-_NUMBER = (r"(?<![a-z0-9.^-])(\d{1,3}(?:,\d{3})+(?!\d)|\d{1,3}(?:_\d{3})+(?!\d)|"
+# The check on what comes before stands after the first digit, so the engine can still skip
+# ahead to digits (an assertion first made the pattern try every position: +0.1 ms a query).
+_NUMBER = (r"(\d(?<![a-z0-9.^-]\d)(?:\d{0,2}(?:,\d{3})+(?!\d)|\d{0,2}(?:_\d{3})+(?!\d)|"
            # "50 000 images", but not "3,000 224x224 photos" (one separator throughout)
-           r"\d{1,3}(?: \d{3})+(?![\d.,x×])|\d+(?:\.\d+)?)\s*"
+           r"\d{0,2}(?: \d{3})+(?![\d.,x×])|\d*(?:\.\d+)?))\s*"
            r"(k|m|b|hundred|thousand|million|billion)?\+?")
 # A rate or a measure between a number and a unit word makes the number that measure: "30fps
 # video" is not 30 videos, nor "8GB of images" 8 images.
@@ -138,6 +140,7 @@ _SPELT = re.compile(r"\b(half an?|a couple(?: of)?|a|" + "|".join([*_SMALL, *_TE
 
 
 # "1e6 rows", "10^5 samples": powers of ten written out.
+_E_DIGIT = re.compile(r"\de\d")
 _POWER = re.compile(r"\b(\d+(?:\.\d+)?)e(\d{1,2})\b|\b10\^(\d{1,2})\b", re.IGNORECASE)
 
 
@@ -151,7 +154,13 @@ def _figures(text: str) -> str:
         value = float(found.group(1)) * 10 ** int(found.group(2)) if found.group(1) else \
             10 ** int(found.group(3))
         return f"{value:.0f}"
-    return _POWER.sub(power, _SPELT.sub(figure, text))
+    lower = text.lower()
+    # Literal tests first: most queries have neither, and the patterns scan every position.
+    if any(word in lower for word in ("hundred", "thousand", "million", "billion")):
+        text = _SPELT.sub(figure, text)
+    if "^" in text or _E_DIGIT.search(lower):
+        text = _POWER.sub(power, text)
+    return text
 
 _INPUT_SIZE = re.compile(r"\b(\d{2,5})\s*[x×]\s*(\d{2,5})(?:\s*[x×]\s*(\d{1,4}))?\b")
 _SEQ_LEN = re.compile(
@@ -247,14 +256,15 @@ def extract_slots(query: str) -> Slots:
     lower = text.lower()
     slots = Slots()
     # "an 8xH100 node" or "four GPU nodes" is hardware, not a graph.
-    data_words = _HARDWARE_NODE.sub(" ", lower)
+    data_words = _HARDWARE_NODE.sub(" ", lower) if "node" in lower else lower
     slots.modality = next((name for name, pattern in _MODALITY_PATTERNS
                            if pattern.search(data_words)), None)
     slots.task = next((name for name, pattern in _TASK_PATTERNS if pattern.search(lower)), None)
 
     # Numbers that are an input shape ("224x224") or a sequence length are not data sizes.
     taken = [m.span() for m in (_INPUT_SIZE.search(text), _SEQ_LEN.search(text),
-                                _FPS.search(text), _HARDWARE_NODE.search(text)) if m]
+                                _FPS.search(text),
+                                _HARDWARE_NODE.search(text) if "node" in lower else None) if m]
     for size in _DATASET.finditer(text):
         start = size.start(1)
         if any(low <= start < high for low, high in taken):
