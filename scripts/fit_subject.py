@@ -48,6 +48,15 @@ class Case:
     lexical: float | None  # None: the gate is not consulted (a rule decided, nothing matched)
     similarity: float | None  # None: no example questions to tell by
 
+    def gated(self, subject_score: float, subject_similarity: float) -> bool:
+        """Would these thresholds turn this case's route (or redirect) into a clarify?"""
+        return self.routed and self.lexical is not None and self.similarity is not None \
+            and self.lexical < subject_score and self.similarity < subject_similarity
+
+    def right(self, subject_score: float, subject_similarity: float) -> bool:
+        gated = self.gated(subject_score, subject_similarity)
+        return self.expect_clarify if gated else self.correct
+
 
 def record(router: Router, files: list[EvalFile]) -> list[Case]:
     """Route every case with the gate off, keeping what the gate would have been asked."""
@@ -81,9 +90,7 @@ def score(cases: list[Case], files: int, subject_score: float,
     right = [0] * files
     total = [0] * files
     for case in cases:
-        gated = case.routed and case.lexical is not None and case.similarity is not None \
-            and case.lexical < subject_score and case.similarity < subject_similarity
-        right[case.file] += case.expect_clarify if gated else case.correct
+        right[case.file] += case.right(subject_score, subject_similarity)
         total[case.file] += 1
     each = [r / t for r, t in zip(right, total, strict=True)]
     return sum(each) / files, each
@@ -99,9 +106,8 @@ def fit(name: str, router: Router, paths: list[Path]) -> None:
                      key=lambda item: (-item[0][0], item[1], item[2]))
     (best, each), subject_score, subject_similarity = results[0]
     in_scope = [c for c in cases if c.file != off]
-    lost = sum(c.correct and c.routed and c.lexical is not None and c.similarity is not None
-               and c.lexical < subject_score and c.similarity < subject_similarity
-               and not c.expect_clarify for c in in_scope)
+    lost = sum(c.correct and not c.expect_clarify and c.gated(subject_score, subject_similarity)
+               for c in in_scope)
     print(f"== {name}: mean top-1 {before:.2%} -> {best:.2%}; off-topic "
           f"{each_before[off]:.1%} -> {each[off]:.1%}; in-scope pooled "
           f"{_pooled(in_scope, 0.0, 0.0):.2%} -> "
@@ -116,12 +122,7 @@ def fit(name: str, router: Router, paths: list[Path]) -> None:
 
 
 def _pooled(cases: list[Case], subject_score: float, subject_similarity: float) -> float:
-    right = 0
-    for case in cases:
-        gated = case.routed and case.lexical is not None and case.similarity is not None \
-            and case.lexical < subject_score and case.similarity < subject_similarity
-        right += case.expect_clarify if gated else case.correct
-    return right / len(cases)
+    return sum(case.right(subject_score, subject_similarity) for case in cases) / len(cases)
 
 
 def main() -> None:

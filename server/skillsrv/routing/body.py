@@ -45,12 +45,17 @@ def heading_lines(doc: Document) -> list[int]:
     return [heading.line - doc.body_line for heading in doc.headings]
 
 
+def section_starts(body: str, heading_lines: list[int]) -> list[int]:
+    """The body line (0-based) where each of `split_sections`' sections starts."""
+    count = body.count("\n") + 1
+    return [0, *sorted({line for line in heading_lines if 0 < line < count})]
+
+
 def split_sections(body: str, heading_lines: list[int]) -> list[str]:
     """The body cut at its headings (0-based body line numbers, from the markdown parser, so a
     `#` comment inside a code block does not start a section)."""
     lines = body.split("\n")
-    cuts = sorted({line for line in heading_lines if 0 < line < len(lines)})
-    bounds = [0, *cuts, len(lines)]
+    bounds = [*section_starts(body, heading_lines), len(lines)]
     return ["\n".join(lines[start:end]) for start, end in itertools.pairwise(bounds)]
 
 

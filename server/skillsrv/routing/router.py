@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from skillsrv.errors import SkillsrvError
-from skillsrv.packs.model import Catalog, RedFlag
+from skillsrv.packs.model import Catalog, Document, RedFlag
 from skillsrv.routing import body as body_code
 from skillsrv.routing import questions as asking
 from skillsrv.routing.adapter import adapter_for
@@ -248,7 +248,7 @@ class Router:
                 warnings.append(Warning(kind="scope", message=_scope_message(
                     unmatched, [pack.name for pack in self.catalog.packs])))
             return self._clarify_decision(slots, None, [], warnings, [],
-                                          in_scope=not unmatched)
+                                          out_of_scope=asking.SCOPE_WHY if unmatched else None)
         best = self.index.candidates[ranked[0].index]
         top = self._top(ranked)
         closest = self.meaning.closest_examples(text, [entry.index for entry in top], hidden)
@@ -276,8 +276,8 @@ class Router:
                 f"the best match ({_route_name(routes[0])}) shares only passing words with "
                 "the question, and no example question is like it: the question is probably "
                 "outside what the loaded packs cover")))
-            return self._clarify_decision(slots, None, routes, warnings, [], in_scope=False,
-                                          why=asking.OFF_SUBJECT_WHY)
+            return self._clarify_decision(slots, None, routes, warnings, [],
+                                          out_of_scope=asking.OFF_SUBJECT_WHY)
         # An overview question needs no red flags; a rule's route still asks what they ask.
         flags = [] if decided and rule is None else \
             self._open_red_flags(best.pack, text, query_terms, slots)
@@ -589,16 +589,20 @@ class Router:
         """The file line where each body section of candidate `index` starts, cut as the
         index cut them (`body.split_sections`); none for a pack that is not loaded."""
         candidate = self.index.candidates[index]
-        pack = self.catalog.find_pack(candidate.pack)
-        skill = pack.find_skill(candidate.skill) if pack is not None else None
-        doc = None if skill is None else skill.document if candidate.sheet is None else \
-            skill.find_sheet(candidate.sheet)
+        doc = self._document(candidate.pack, candidate.skill, candidate.sheet)
         if doc is None:
             return []
-        count = doc.body.count("\n") + 1
-        cuts = sorted({line for line in body_code.heading_lines(doc) if 0 < line < count})
-        starts = [doc.body_line + cut for cut in (0, *cuts)]
+        starts = [doc.body_line + start for start in
+                  body_code.section_starts(doc.body, body_code.heading_lines(doc))]
         return starts if len(starts) == len(candidate.section_lengths) else []
+
+    def _document(self, pack_name: str, skill_name: str, sheet: str | None) -> Document | None:
+        """The loaded document a route or candidate names (None: its pack is not loaded)."""
+        pack = self.catalog.find_pack(pack_name)
+        skill = pack.find_skill(skill_name) if pack is not None else None
+        if skill is None:
+            return None
+        return skill.document if sheet is None else skill.find_sheet(sheet)
 
     # -- questions and warnings --------------------------------------------------------------
 
@@ -611,10 +615,7 @@ class Router:
         """Each route's document as a person would name it: its title, and its pack."""
         names: list[tuple[str, RouteCandidate]] = []
         for route in routes:
-            pack = self.catalog.find_pack(route.pack)
-            skill = pack.find_skill(route.skill) if pack is not None else None
-            doc = None if skill is None else skill.document if route.sheet is None else \
-                skill.find_sheet(route.sheet)
+            doc = self._document(route.pack, route.skill, route.sheet)
             title = doc.title if doc is not None and doc.title else \
                 (route.sheet or route.skill).removesuffix(".md").replace("-", " ")
             names.append((title, route))
@@ -707,11 +708,13 @@ class Router:
 
     def _clarify_decision(self, slots: Slots, best: Candidate | None,
                           routes: list[RouteCandidate], warnings: list[Warning],
-                          flags: list[tuple[RedFlag, str]], *, in_scope: bool = True,
-                          why: str = asking.SCOPE_WHY) -> RouteDecision:
+                          flags: list[tuple[RedFlag, str]], *,
+                          out_of_scope: str | None = None) -> RouteDecision:
+        """`out_of_scope`: why the question is probably outside the packs, when it is: then
+        only the open question is asked, with that why."""
         questions = self._questions(slots, best, flags, routed=False, routes=routes) \
-            if in_scope else [Question(slot="task", question=asking.OPEN_QUESTION, why=why,
-                                       source="skillsrv")]
+            if out_of_scope is None else [Question(slot="task", question=asking.OPEN_QUESTION,
+                                                   why=out_of_scope, source="skillsrv")]
         return RouteDecision(decision=Decision.CLARIFY, routes=routes[:3], questions=questions,
                              known=slots.known(), warnings=warnings)
 
@@ -806,7 +809,9 @@ def most_shared_bit(masks: list[int]) -> int:
     is kept in binary across a few integers (one per binary digit), so this is a few
     operations per mask rather than one per bit."""
     digits: list[int] = []  # digits[i]: the bits whose count has 2**i set
+    candidates = 0  # every bit set somewhere
     for mask in masks:
+        candidates |= mask
         carry = mask
         for place, digit in enumerate(digits):
             digits[place], carry = digit ^ carry, digit & carry
@@ -814,9 +819,6 @@ def most_shared_bit(masks: list[int]) -> int:
                 break
         if carry:
             digits.append(carry)
-    candidates = 0
-    for mask in masks:
-        candidates |= mask
     for digit in reversed(digits):  # the highest count's digits, most significant first
         if candidates & digit:
             candidates &= digit

@@ -113,10 +113,11 @@ _NUMBER = (r"(\d(?<![a-z0-9.^-]\d)(?:\d{0,2}(?:,\d{3})+(?!\d)|\d{0,2}(?:_\d{3})+
 # video" is not 30 videos, nor "8GB of images" 8 images.
 _MEASURE = r"(?:fps|hz|khz|mhz|ms|gb|gib|mb|mib|tb|kb|px|%|bits?|bytes?)\b"
 # "30-second clips", "a 10-page report": the length of each, said before the unit.
-_EACH = r"\d+(?:\.\d+)?-(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|pages?|words?|lines?)"
+_PER_ITEM = r"(?:second|sec|minute|min|hour|hr|day|page|word|line)s?\b"
+_EACH = r"\d+(?:\.\d+)?-" + _PER_ITEM
 _DATASET = re.compile(
     # "a 500-row table", "a 300-node graph": the count joined to its unit by a hyphen.
-    _NUMBER + r"(?![\d.]*-(?:second|sec|minute|min|hour|hr|day|page|word|line)s?\b)"
+    _NUMBER + r"(?![\d.]*-" + _PER_ITEM + ")"
     r"\s*-?\s*(?:labell?ed\s+|training\s+|annotated\s+|unlabell?ed\s+|total\s+)?"
     # Words between a number and its unit, but not another number ("3e-4 on 5k images").
     r"(?:(?:" + _EACH + r"|\d{2,5}[x×]\d{2,5}(?:[x×]\d{1,4})?|(?!" + _MEASURE +
