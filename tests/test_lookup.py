@@ -31,11 +31,12 @@ def router() -> Router:
 
 def _by_hand(index: RoutingIndex, terms: frozenset[str],
              groups: tuple[str, ...] | None = None) -> dict[int, float]:
+    """Each posting weighed by its term's IDF (the index stores them without it)."""
     totals: dict[int, float] = {}
     for group in groups or tuple(index.postings):
         for term in terms:
             for candidate, value in index.postings[group].get(term, {}).items():
-                totals[candidate] = totals.get(candidate, 0.0) + value
+                totals[candidate] = totals.get(candidate, 0.0) + value * index.term_weight(term)
     return totals
 
 
@@ -92,9 +93,11 @@ def test_section_cover_is_the_same_from_masks_and_from_the_section_index(
     body_lists = {word: [i for i, c in enumerate(index.candidates) if word in c.sections]
                   for word, _ in weighted}
     from_masks = Lookup(index.candidates, index.postings, tuple(index.postings),
-                        index.average_section_length, body_lists.__getitem__, None)
+                        index.average_section_length, body_lists.__getitem__, None,
+                        index.term_weight)
     from_index = Lookup(index.candidates, index.postings, tuple(index.postings),
-                        index.average_section_length, lambda word: [], section_index(index.candidates))
+                        index.average_section_length, lambda word: [],
+                        section_index(index.candidates), index.term_weight)
     for lookup in (from_masks, from_index):
         assert lookup.section_cover(everyone, weighted) == pytest.approx(expected, rel=1e-12)
 
@@ -167,7 +170,8 @@ def test_the_memos_start_afresh_past_their_bound_and_the_sums_stay_right(
     monkeypatch.setattr(lookup_code, "MAX_MEMO", 3)
     index = router.index
     fresh = Lookup(index.candidates, index.postings, tuple(index.postings),
-                   index.average_section_length, lambda word: [], section_index(index.candidates))
+                   index.average_section_length, lambda word: [],
+                   section_index(index.candidates), index.term_weight)
     for query in QUERIES:
         terms, _ = router._terms(query)
         index.score(terms)  # the body postings the sums need

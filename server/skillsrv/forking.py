@@ -12,10 +12,14 @@ import concurrent.futures
 import contextlib
 import multiprocessing
 import os
+import pickle
+import shutil
+import signal
+import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Generator, Iterable
-from typing import TypeVar
+from typing import NoReturn, TypeVar, cast
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -101,19 +105,94 @@ def map_forked(function: Callable[[Job], Result], jobs: Iterable[Job], minimum: 
 def imap_forked(function: Callable[[Job], Result], jobs: Iterable[Job], minimum: int,
                 chunksize: int = 1) -> Generator[Result]:
     """`map_forked`, yielding each result as it arrives, in order: the caller can use the
-    first results while workers compute the rest. Workers that fail hand the jobs they have
-    not returned to this process. Exhaust or close the iterator before forking again: the
-    pool's threads make forking unsafe until it is shut down."""
-    batch = list(jobs)
-    done = 0
+    first results while workers compute the rest, or do other work first (the workers start
+    at once, not at the first result). Workers that fail hand the jobs they have not
+    returned to this process. Exhaust or close the iterator before forking again.
+
+    The workers need nothing from this process once forked, so its main thread may do other
+    work meanwhile: they inherit the jobs, take chunk numbers from a pipe filled beforehand,
+    write each chunk's results to a file of its own and post its number on another pipe. (A
+    process pool's feeder and result threads need this process's interpreter lock to hand
+    out jobs and take results: while its main thread computed, the workers waited.)"""
+    results = _forked_results(function, list(jobs), minimum, chunksize)
+    next(results)  # forks the workers now
+    return cast("Generator[Result]", results)
+
+
+def _forked_results(function: Callable[[Job], Result], batch: list[Job], minimum: int,
+                    chunksize: int) -> Generator[Result | None]:
+    """`imap_forked`'s results, after a first None once the workers are forked."""
     workers = pool_size(len(batch), minimum)
-    if workers:
-        try:
-            with forked_pool(workers) as pool:
-                for result in pool.map(function, batch, chunksize=chunksize):
-                    done += 1
-                    yield result
-        except (OSError, concurrent.futures.process.BrokenProcessPool):
-            pass
-    for job in batch[done:]:
-        yield function(job)
+    chunks = [range(start, min(start + chunksize, len(batch)))
+              for start in range(0, len(batch), max(1, chunksize))]
+    if not workers or len(chunks) >= 1 << 31:
+        yield None
+        yield from map(function, batch)
+        return
+    folder = tempfile.mkdtemp(prefix="skillsrv-workers-")
+    todo_read, todo_write = os.pipe()
+    done_read, done_write = os.pipe()
+    children: list[int] = []
+    try:
+        with os.fdopen(todo_write, "wb") as todo:  # all of it fits a pipe's buffer
+            todo.write(b"".join(number.to_bytes(4, "little") for number in range(len(chunks))))
+        for _ in range(min(workers, len(chunks))):
+            with contextlib.suppress(OSError):
+                pid = os.fork()
+                if pid == 0:
+                    _work(function, batch, chunks, folder, todo_read, done_write)
+                children.append(pid)
+        os.close(todo_read)
+        os.close(done_write)
+        todo_read = done_write = -1
+        yield None
+        done: set[int] = set()
+        with os.fdopen(done_read, "rb", buffering=0) as posted:
+            done_read = -1
+            for number, chunk in enumerate(chunks):
+                while number not in done:
+                    message = posted.read(4096)
+                    if not message:  # every worker has exited: the rest are done here
+                        break
+                    done.update(int.from_bytes(message[i:i + 4], "little")
+                                for i in range(0, len(message) - 3, 4))
+                path = os.path.join(folder, f"{number}.pickle")
+                if number in done:
+                    with open(path, "rb") as file:
+                        results = pickle.load(file)
+                    os.unlink(path)
+                    yield from results
+                else:
+                    yield from (function(batch[index]) for index in chunk)
+    finally:
+        for fd in (todo_read, done_write, done_read):
+            if fd >= 0:
+                os.close(fd)
+        for pid in children:  # finished by now, unless the caller stopped early
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _work(function: Callable[[Job], Result], batch: list[Job], chunks: list[range],
+          folder: str, todo: int, done: int) -> NoReturn:
+    """A forked worker's life: take chunk numbers until none are left, leave at once on
+    any error (the parent does what it did not post)."""
+    status = 1
+    try:
+        while True:
+            taken = os.read(todo, 4)  # reads of a few bytes from a pipe are atomic
+            if len(taken) < 4:
+                status = 0
+                break
+            number = int.from_bytes(taken, "little")
+            results = [function(batch[index]) for index in chunks[number]]
+            path = os.path.join(folder, f"{number}.pickle")
+            with open(path + ".part", "wb") as file:
+                pickle.dump(results, file, protocol=pickle.HIGHEST_PROTOCOL)
+            os.rename(path + ".part", path)
+            os.write(done, taken)
+    finally:
+        os._exit(status)

@@ -33,9 +33,6 @@ class BodyProfile:
     sections: dict[str, int]  # single-word term -> bitmask of the sections it occurs in
     section_lengths: tuple[int, ...]  # terms per section
     intro: str  # the opening prose paragraphs
-    # The terms of each heading, with neighbouring pairs: the index weighs headings apart,
-    # and tokenizing thousands of them is a third of an index build otherwise.
-    heading_terms: tuple[tuple[str, ...], ...] = ()
     length: int = 0  # the sum of `counts`, which the index's length normalisation needs
     routing_sections: int = 0  # bitmask of the sections with a link or "route to"
 
@@ -91,7 +88,7 @@ def heading_terms(headings: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(text.with_bigrams(found)) for found in text.terms_of_each(list(headings)))
 
 
-def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ()) -> BodyProfile:
+def profile(body: str, heading_lines: list[int]) -> BodyProfile:
     counts: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     masks: dict[str, int] = {}
@@ -115,5 +112,4 @@ def profile(body: str, heading_lines: list[int], headings: tuple[str, ...] = ())
             masks[term] = masks.get(term, 0) | bit
         lengths.append(len(sequence))
     text.add_repeated_pairs(counts, pairs)
-    return BodyProfile(counts, masks, tuple(lengths), intro(body), heading_terms(headings),
-                       sum(counts.values()), routing)
+    return BodyProfile(counts, masks, tuple(lengths), intro(body), sum(counts.values()), routing)

@@ -5,7 +5,9 @@ rows and symptom lists that point at it (strongest), its title and file name, it
 headings, the pack's description and keywords, and its body text (weakest). Scores are
 BM25-style per field, precomputed per term so a query costs one dictionary walk per term (body
 terms are inverted the first time a query asks for them); the body, the pack and the other
-fields are kept apart because the reranker weighs them anew.
+fields are kept apart because the reranker weighs them anew. Every field but the body is scored
+while worker processes tokenize the bodies, so postings leave out the term's IDF (it needs the
+bodies too): the lookup multiplies it in as it reads a term's postings.
 Beside them: which body section each word is in, and a small index of each candidate's summary
 (its description and opening paragraphs), both read only for the head of the ranking.
 Wrong-route rules, "do not use" lists and cross-pack references become redirect rules, and
@@ -246,20 +248,6 @@ class RoutingIndex:
         self._by_key: dict[tuple[str, str, str | None], int] = {}
         self._redirects: dict[str, Candidate] = {}
         self._summaries: list[Counter[str]] = []
-        bodies = BodyProfiles()
-        bodies.prepare([doc for pack in catalog.packs for skill in pack.skills
-                        for doc in skill.documents()])
-        try:
-            # In the order prepare was given the documents: each is indexed as soon as its
-            # profile arrives, while workers profile the rest.
-            for pack in catalog.packs:
-                self._add_pack(pack, bodies)
-            bodies.finish()
-        finally:
-            bodies.close()  # a build that failed stops the workers
-        bodies.save()
-        for pack in catalog.packs:
-            self._add_pack_rules(pack)
         self.postings: dict[str, dict[str, dict[int, float]]] = {
             group: {} for group in ("meta", *FIELD_GROUP.values())}
         self._body_counts: list[Mapping[str, int]] = []
@@ -270,10 +258,37 @@ class RoutingIndex:
         self.meaning_vectors: dict[int, tuple[Any, int]] = {}
         self.idf: dict[str, float] = {}
         self.max_idf = 1.0
-        lengths = [n for candidate in self.candidates for n in candidate.section_lengths]
-        self.average_section_length = max(1.0, sum(lengths) / len(lengths)) if lengths else 1.0
-        self._score_terms()
+        docs = [(pack, skill, doc) for pack in catalog.packs for skill in pack.skills
+                for doc in skill.documents()]
+        bodies = BodyProfiles()
+        bodies.prepare([doc for _, _, doc in docs])
+        try:
+            # Everything but the bodies first, scored while workers profile the bodies: only
+            # what needs the bodies is left once the last profile arrives.
+            for pack in catalog.packs:
+                self._add_pack(pack)
+            for pack in catalog.packs:
+                self._add_pack_rules(pack)
+            others = self._score_fields()
+            # How many candidates have each term, in the body or in another field, counted as
+            # the bodies arrive; which bodies have a term is found as queries first ask for it
+            # (`_body_list`): inverting every body at once was a tenth of a cold build.
+            frequency: Counter[str] = Counter()
+            for other in others:
+                frequency.update(other)
+            # In the order prepare was given the documents: each is indexed as soon as its
+            # profile arrives.
+            for pack, skill, doc in docs:
+                self._add_body(self._by_key[(pack.name, skill.name, None if doc is skill.document
+                                             else doc.file_name)],
+                               skill.description_of(doc), bodies.profile(doc), others,
+                               frequency)
+            bodies.finish()
+        finally:
+            bodies.close()  # a build that failed stops the workers
+        self._score_bodies(others, frequency)
         self._score_summaries()
+        bodies.save()  # last: the child that writes them would share the CPU with the above
 
     # -- building ----------------------------------------------------------------------
 
@@ -309,7 +324,7 @@ class RoutingIndex:
             candidate.evidence.append(EvidenceItem(kind, text.strip()[:160], source,
                                                    frozenset(found)))
 
-    def _add_pack(self, pack: Pack, bodies: BodyProfiles) -> None:
+    def _add_pack(self, pack: Pack) -> None:
         pack_text = " ".join([pack.name.replace("-", " "), pack.description,
                               " ".join(pack.keywords)])
         pack_terms = with_bigrams(terms(pack_text))  # the same for each of its documents
@@ -321,11 +336,11 @@ class RoutingIndex:
                 candidate = self.candidates[self._by_key[(pack.name, skill.name,
                                                           None if doc is skill.document
                                                           else doc.file_name)]]
-                self._add_document(pack, skill, doc, candidate, pack_text, pack_terms, bodies)
+                self._add_document(pack, skill, doc, candidate, pack_text, pack_terms)
             self._add_router_items(pack, skill, router)
 
     def _add_document(self, pack: Pack, skill: Skill, doc: Document, candidate: Candidate,
-                      pack_text: str, pack_terms: list[str], bodies: BodyProfiles) -> None:
+                      pack_text: str, pack_terms: list[str]) -> None:
         where = _where(pack, doc.path, None)
         stem = doc.file_name.rsplit("/", 1)[-1].removesuffix(".md")
         title = doc.title or ""
@@ -339,10 +354,7 @@ class RoutingIndex:
         line = 1 if doc.frontmatter_raw else None
         self._add(candidate, "description", description, kind="description",
                   source=_where(pack, doc.path, line))
-        profile = bodies.profile(doc)
-        heading_terms = profile.heading_terms
-        if len(heading_terms) != len(doc.headings):  # profiled by another parser: redo them
-            heading_terms = body_code.heading_terms(h.text for h in doc.headings)
+        heading_terms = body_code.heading_terms(heading.text for heading in doc.headings)
         for heading, found in zip(doc.headings, heading_terms, strict=True):
             self._add(candidate, "headings", heading.text, kind="heading",
                       source=_where(pack, doc.path, heading.line), found=found)
@@ -359,16 +371,6 @@ class RoutingIndex:
                     candidate.when_not.append((
                         subject, item.text, item.alternative,
                         _where(pack, item.source.path, item.source.line)))
-        # Shared with the profile cache, not copied (0.05 s over the corpus): nothing adds to
-        # a loaded document's body field, and the counts are only read.
-        candidate.fields["body"] = profile.counts
-        candidate.body_length = profile.length
-        candidate.sections = profile.sections
-        candidate.section_lengths = profile.section_lengths
-        if candidate.is_router:
-            candidate.routing_sections = profile.routing_sections
-        self._summaries[self._by_key[candidate.key]] = term_counts(
-            f"{description} {profile.intro}")
 
     def _target_key(self, pack: Pack, skill: Skill, ref: Ref) -> tuple[str, str, str | None]:
         if ref.kind is RefKind.SHEET:
@@ -504,72 +506,103 @@ class RoutingIndex:
         self.rules.append(RedirectRule(symptom_terms, symptom, target_pack, target_key,
                                        wrong_key, why, source, strength))
 
-    def _score_terms(self) -> None:
-        """Precompute each term's BM25F contribution to each candidate: eagerly for every
-        field but the body, lazily for the body (see `_body_postings`)."""
+    def _score_fields(self) -> list[set[str]]:
+        """Precompute each term's BM25F contribution to each candidate from every field but
+        the body, before the bodies arrive. Postings hold the contributions without the term's
+        IDF, which needs the bodies too: the lookup weighs each term's postings by it
+        (`term_weight`) as queries first ask. Returns, per candidate, the terms of its other
+        fields (the bodies' document frequencies are counted apart from them)."""
         count = len(self.candidates)
-        if count == 0:
-            return
-        # How many candidates have each term, in the body or in another field; which bodies
-        # have a term is found as queries first ask for it (`_body_list`): inverting every
-        # body at once was a tenth of a cold build.
-        document_frequency: Counter[str] = Counter()
-        empty: Counter[str] = Counter()
-        for candidate in self.candidates:
-            body = candidate.fields.get("body", empty)
-            document_frequency.update(body.keys())
-            others = [counts.keys() for name, counts in candidate.fields.items()
-                      if name != "body"]
-            document_frequency.update(set().union(*others).difference(body))
         self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
-        # A term's IDF depends only on its document frequency, and a catalog has a few hundred
-        # distinct frequencies for 180k terms: one logarithm per frequency.
-        idf_of = {df: math.log(1 + (count - df + 0.5) / (df + 0.5))
-                  for df in set(document_frequency.values())}
-        self.idf = {term: idf_of[df] for term, df in document_frequency.items()}
-        # In units of "one rare term matched in a strong field": divided by the largest
-        # possible IDF, so thresholds mean the same for 3 sheets or 1,000.
-        idf = self.idf
-        max_idf = self.max_idf
-        lengths = [{name: (candidate.body_length if name == "body" and candidate.body_length
-                           else sum(counts.values()))
-                    for name, counts in candidate.fields.items()}
-                   for candidate in self.candidates]
+        self.postings["body"] = {}  # filled term by term as queries ask
+        if count == 0:
+            return []
+        lengths = [{name: sum(counts.values()) for name, counts in candidate.fields.items()
+                    if name != "body"} for candidate in self.candidates]
         averages = {name: max(1.0, sum(length.get(name, 0) for length in lengths) / count)
-                    for name in FIELD_WEIGHTS}
+                    for name in FIELD_WEIGHTS if name != "body"}
         postings: dict[str, dict[str, dict[int, float]]] = {
             group: defaultdict(dict) for group in {"meta", *FIELD_GROUP.values()}
             if group != "body"}
+        others: list[set[str]] = []
         for index, candidate in enumerate(self.candidates):
             # The hot loops stay free of attribute and global lookups; a field that is a group
             # of its own (pack) goes straight to its postings.
             meta: dict[str, float] = {}
-            self._body_counts.append(candidate.fields.get("body", empty))
-            self._body_norms.append(K1 * (1 - B + B * lengths[index].get("body", 0)
-                                          / averages["body"]))
-            for name, counts in candidate.fields.items():
-                if name == "body":
-                    continue
+            fields = [(name, counts) for name, counts in candidate.fields.items()
+                      if name != "body"]
+            others.append(set().union(*(counts.keys() for _, counts in fields)))
+            for name, counts in fields:
                 norm = K1 * (1 - B + B * lengths[index][name] / averages[name])
                 scale = FIELD_WEIGHTS[name] * (K1 + 1)
                 group_name = FIELD_GROUP.get(name, "meta")
                 if group_name != "meta":
                     target = postings[group_name]
                     for term, tf in counts.items():
-                        target[term][index] = idf[term] / max_idf * scale * tf / (tf + norm)
+                        target[term][index] = scale * tf / (tf + norm)
                     continue
                 get = meta.get
                 for term, tf in counts.items():
                     meta[term] = get(term, 0.0) + scale * tf / (tf + norm)
             target = postings["meta"]
             for term, value in meta.items():
-                target[term][index] = idf[term] / max_idf * value
+                target[term][index] = value
+            # Only the body counts are read from now on; dropping the others keeps the index
+            # and its cache file small.
+            body = candidate.fields.get("body")
+            candidate.fields = {"body": body} if body is not None else {}
         self.postings = {group: dict(terms) for group, terms in postings.items()}
         self.postings["body"] = {}  # filled term by term as queries ask
+        return others
+
+    def _add_body(self, index: int, description: str, profile: body_code.BodyProfile,
+                  others: list[set[str]], frequency: Counter[str]) -> None:
+        """A loaded document's body, as its profile arrives: its counts, sections and summary,
+        and the document frequencies of the body terms its other fields do not have."""
+        candidate = self.candidates[index]
+        frequency.update(profile.counts.keys() - others[index])
+        # Shared with the profile cache, not copied (0.05 s over the corpus): nothing adds to
+        # a loaded document's body field, and the counts are only read.
+        candidate.fields["body"] = profile.counts
+        candidate.body_length = profile.length
+        candidate.sections = profile.sections
+        candidate.section_lengths = profile.section_lengths
+        if candidate.is_router:
+            candidate.routing_sections = profile.routing_sections
+        self._summaries[index] = term_counts(f"{description} {profile.intro}")
+
+    def _score_bodies(self, others: list[set[str]], document_frequency: Counter[str]) -> None:
+        """The terms' IDFs, once every body is in, and what scoring a body posting needs
+        (see `_body_postings`). `document_frequency` counts the loaded documents' bodies."""
+        count = len(self.candidates)
+        if count == 0:
+            return
+        empty: Counter[str] = Counter()
+        for candidate, other in zip(self.candidates, others, strict=True):
+            if candidate.redirect is not None:  # what routers say stands in for its body
+                document_frequency.update(candidate.fields.get("body", empty).keys() - other)
+        # A term's IDF depends only on its document frequency, and a catalog has a few hundred
+        # distinct frequencies for 180k terms: one logarithm per frequency.
+        idf_of = {df: math.log(1 + (count - df + 0.5) / (df + 0.5))
+                  for df in set(document_frequency.values())}
+        self.idf = {term: idf_of[df] for term, df in document_frequency.items()}
+        lengths = [candidate.body_length or sum(candidate.fields.get("body", empty).values())
+                   for candidate in self.candidates]
+        average = max(1.0, sum(lengths) / count)
+        self._body_counts = [candidate.fields.get("body", empty)
+                             for candidate in self.candidates]
+        self._body_norms = [K1 * (1 - B + B * length / average) for length in lengths]
+        sections = [n for candidate in self.candidates for n in candidate.section_lengths]
+        self.average_section_length = (max(1.0, sum(sections) / len(sections)) if sections
+                                       else 1.0)
         for candidate in self.candidates:
-            # Only the postings and the body counts are read from now on; dropping the other
-            # counts keeps the index and its cache file small.
             candidate.fields = {}
+
+    def term_weight(self, term: str) -> float:
+        """What a term's postings are multiplied by: its IDF, divided by the largest possible
+        IDF, so scores are in units of "one rare term matched in a strong field" and thresholds
+        mean the same for 3 sheets or 1,000."""
+        return self.idf.get(term, 0.0) / self.max_idf
 
     def _body_postings(self, query_terms: Iterable[str]) -> None:
         """Score the body postings of the query's terms not yet scored.
@@ -587,7 +620,7 @@ class RoutingIndex:
             having = self._body_list(term)
             if not having:
                 continue
-            weight = self.idf[term] / self.max_idf * FIELD_WEIGHTS["body"] * (K1 + 1)
+            weight = FIELD_WEIGHTS["body"] * (K1 + 1)  # the lookup weighs it by the IDF
             found: dict[int, float] = {}
             for index in having:
                 tf = counts[index][term]
@@ -706,7 +739,8 @@ class RoutingIndex:
 
             found = Lookup(self.candidates, {**self.postings, SUMMARY: self.summary_postings},
                            tuple(self.postings), self.average_section_length,
-                           self._body_list, self.__dict__.get("section_words"))
+                           self._body_list, self.__dict__.get("section_words"),
+                           self.term_weight)
             self._lookup = found
         return found
 

@@ -36,8 +36,13 @@ class Lookup:
 
     def __init__(self, candidates: list[Candidate], postings: Postings, groups: tuple[str, ...],
                  average_section_length: float, body_list: Callable[[str], Sequence[int]],
-                 sections: SectionIndex | None) -> None:
+                 sections: SectionIndex | None, term_weight: Callable[[str], float]) -> None:
         self._groups = groups  # what a score sums by default
+        # The groups whose postings are weighed by their term's IDF (`term_weight`) as they
+        # are read: the index scores them before it knows the IDFs. The others (summaries)
+        # are whole.
+        self._weighted = frozenset(groups)
+        self._term_weight = term_weight
         self._postings = postings
         self._candidates = candidates
         self._size = len(candidates)
@@ -95,13 +100,21 @@ class Lookup:
     def _term(self, groups: tuple[str, ...], term: str) -> tuple[Any, Any]:
         found = self._terms.get((groups, term))
         if found is None:
-            lists = [postings[term] for postings in map(self._postings.__getitem__, groups)
+            lists = [(postings[term], group in self._weighted) for group, postings
+                     in zip(groups, map(self._postings.__getitem__, groups), strict=True)
                      if term in postings]
             if not lists:  # most of a query's word pairs
                 return _NONE
-            found = (np.fromiter((i for entries in lists for i in entries), dtype=np.intp),
-                     np.fromiter((v for entries in lists for v in entries.values()),
-                                 dtype=np.float64))
+            values = np.fromiter((v for entries, _ in lists for v in entries.values()),
+                                 dtype=np.float64)
+            weight = self._term_weight(term)
+            if all(weighted for _, weighted in lists):
+                values *= weight
+            elif any(weighted for _, weighted in lists):
+                values *= np.repeat([weight if weighted else 1.0 for _, weighted in lists],
+                                    [len(entries) for entries, _ in lists])
+            found = (np.fromiter((i for entries, _ in lists for i in entries), dtype=np.intp),
+                     values)
             with self._lock:
                 if len(self._terms) >= MAX_MEMO:
                     self._terms.clear()

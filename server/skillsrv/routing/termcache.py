@@ -101,11 +101,11 @@ class BodyProfiles:
         write_pickle_detached(self._path, entries, keep=1)
 
 
-Job = tuple[str, list[int], tuple[str, ...]]
+Job = tuple[str, list[int]]
 
 
 def _job(doc: Document) -> Job:
-    return (doc.body, body.heading_lines(doc), tuple(heading.text for heading in doc.headings))
+    return (doc.body, body.heading_lines(doc))
 
 
 def _profile(doc: Document) -> body.BodyProfile:
