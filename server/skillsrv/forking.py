@@ -113,7 +113,10 @@ def imap_forked(function: Callable[[Job], Result], jobs: Iterable[Job], minimum:
     work meanwhile: they inherit the jobs, take chunk numbers from a pipe filled beforehand,
     write each chunk's results to a file of its own and post its number on another pipe. (A
     process pool's feeder and result threads need this process's interpreter lock to hand
-    out jobs and take results: while its main thread computed, the workers waited.)"""
+    out jobs and take results: while its main thread computed, the workers waited.) While
+    the caller waits for a chunk, this process takes chunks from the same pipe and computes
+    them itself, so it forks one worker fewer than the pool size: as many busy processes as
+    cores (more only slow each other down), and its own results need no pickling."""
     results = _forked_results(function, list(jobs), minimum, chunksize)
     next(results)  # forks the workers now
     return cast("Generator[Result]", results)
@@ -122,10 +125,10 @@ def imap_forked(function: Callable[[Job], Result], jobs: Iterable[Job], minimum:
 def _forked_results(function: Callable[[Job], Result], batch: list[Job], minimum: int,
                     chunksize: int) -> Generator[Result | None]:
     """`imap_forked`'s results, after a first None once the workers are forked."""
-    workers = pool_size(len(batch), minimum)
+    workers = pool_size(len(batch), minimum) - 1  # and this process
     chunks = [range(start, min(start + chunksize, len(batch)))
               for start in range(0, len(batch), max(1, chunksize))]
-    if not workers or len(chunks) >= 1 << 31:
+    if workers < 1 or len(chunks) >= 1 << 31:
         yield None
         yield from map(function, batch)
         return
@@ -142,27 +145,37 @@ def _forked_results(function: Callable[[Job], Result], batch: list[Job], minimum
                 if pid == 0:
                     _work(function, batch, chunks, folder, todo_read, done_write)
                 children.append(pid)
-        os.close(todo_read)
         os.close(done_write)
-        todo_read = done_write = -1
+        done_write = -1
         yield None
-        done: set[int] = set()
+        done: set[int] = set()  # posted by a worker
+        here: dict[int, list[Result]] = {}  # computed by this process
         with os.fdopen(done_read, "rb", buffering=0) as posted:
             done_read = -1
             for number, chunk in enumerate(chunks):
-                while number not in done:
+                while number not in done and number not in here:
+                    taken = os.read(todo_read, 4) if todo_read >= 0 else b""
+                    if len(taken) == 4:  # one more chunk nobody has taken: do it here
+                        mine = int.from_bytes(taken, "little")
+                        here[mine] = [function(batch[index]) for index in chunks[mine]]
+                        continue
+                    if todo_read >= 0:  # every chunk is taken: wait for the workers'
+                        os.close(todo_read)
+                        todo_read = -1
                     message = posted.read(4096)
                     if not message:  # every worker has exited: the rest are done here
                         break
                     done.update(int.from_bytes(message[i:i + 4], "little")
                                 for i in range(0, len(message) - 3, 4))
-                path = os.path.join(folder, f"{number}.pickle")
-                if number in done:
+                if number in here:
+                    yield from here.pop(number)
+                elif number in done:
+                    path = os.path.join(folder, f"{number}.pickle")
                     with open(path, "rb") as file:
                         results = pickle.load(file)
                     os.unlink(path)
                     yield from results
-                else:
+                else:  # taken by a worker that failed
                     yield from (function(batch[index]) for index in chunk)
     finally:
         for fd in (todo_read, done_write, done_read):
