@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import select
 import shutil
 import signal
 import tempfile
@@ -150,33 +151,34 @@ def _forked_results(function: Callable[[Job], Result], batch: list[Job], minimum
         yield None
         done: set[int] = set()  # posted by a worker
         here: dict[int, list[Result]] = {}  # computed by this process
-        with os.fdopen(done_read, "rb", buffering=0) as posted:
-            done_read = -1
-            for number, chunk in enumerate(chunks):
-                while number not in done and number not in here:
+        workers_left = True
+        for number, chunk in enumerate(chunks):
+            while number not in done and number not in here and workers_left:
+                # What the workers have posted first, so their results are used as they
+                # come; then a chunk nobody has taken, done here; else wait for a worker.
+                if not select.select([done_read], [], [], 0)[0]:
                     taken = os.read(todo_read, 4) if todo_read >= 0 else b""
-                    if len(taken) == 4:  # one more chunk nobody has taken: do it here
+                    if len(taken) == 4:
                         mine = int.from_bytes(taken, "little")
                         here[mine] = [function(batch[index]) for index in chunks[mine]]
                         continue
-                    if todo_read >= 0:  # every chunk is taken: wait for the workers'
+                    if todo_read >= 0:  # every chunk is taken
                         os.close(todo_read)
                         todo_read = -1
-                    message = posted.read(4096)
-                    if not message:  # every worker has exited: the rest are done here
-                        break
-                    done.update(int.from_bytes(message[i:i + 4], "little")
-                                for i in range(0, len(message) - 3, 4))
-                if number in here:
-                    yield from here.pop(number)
-                elif number in done:
-                    path = os.path.join(folder, f"{number}.pickle")
-                    with open(path, "rb") as file:
-                        results = pickle.load(file)
-                    os.unlink(path)
-                    yield from results
-                else:  # taken by a worker that failed
-                    yield from (function(batch[index]) for index in chunk)
+                message = os.read(done_read, 4096)
+                workers_left = bool(message)  # none: every worker has exited
+                done.update(int.from_bytes(message[i:i + 4], "little")
+                            for i in range(0, len(message) - 3, 4))
+            if number in here:
+                yield from here.pop(number)
+            elif number in done:
+                path = os.path.join(folder, f"{number}.pickle")
+                with open(path, "rb") as file:
+                    results = pickle.load(file)
+                os.unlink(path)
+                yield from results
+            else:  # taken by a worker that failed
+                yield from (function(batch[index]) for index in chunk)
     finally:
         for fd in (todo_read, done_write, done_read):
             if fd >= 0:
