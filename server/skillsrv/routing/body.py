@@ -89,8 +89,6 @@ def heading_terms(headings: Iterable[str]) -> tuple[tuple[str, ...], ...]:
 
 
 def profile(body: str, heading_lines: list[int]) -> BodyProfile:
-    counts: Counter[str] = Counter()
-    pairs: Counter[tuple[str, str]] = Counter()
     masks: dict[str, int] = {}
     lengths = []
     routing = 0
@@ -98,11 +96,13 @@ def profile(body: str, heading_lines: list[int]) -> BodyProfile:
     lower = body.lower().replace("'", "")
     sections = split_sections(lower, heading_lines)
     sequences = text.section_sequences(sections, lower)
+    # Counted over all sections at once: an update per section was a twentieth of the work.
+    counts = Counter(itertools.chain.from_iterable(
+        part for found in sequences for part in found))
+    pairs = Counter(itertools.chain.from_iterable(
+        itertools.pairwise(sequence) for sequence, _ in sequences))
     for number, (section, (sequence, phrase_terms)) in enumerate(
             zip(sections, sequences, strict=True)):
-        counts.update(sequence)
-        counts.update(phrase_terms)
-        pairs.update(itertools.pairwise(sequence))
         bit = 1 << number
         # Literal tests first (sections are lowered): searching alone took 0.7 s over the
         # corpus on a loaded machine, 0.05 s this way.
