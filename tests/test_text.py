@@ -129,6 +129,11 @@ def test_phrases_found_from_a_documents_words_are_those_found_in_its_text() -> N
         assert text_code.phrases_in(lower, words) == text_code.phrases_in(lower)
     assert text_code.phrases_in("x rays", [["x", "rays"]])  # a literal inside a word
     assert not text_code.phrases_in("xrays", [["xrays"]])  # literals, but no phrase
+    # A phrase that starts with a whole word needs that word, not the letters inside another.
+    for lower in ("use se blocks", "a se-module", "the oom killer", "c+se block", "x#oom",
+                  "these blocks", "boom"):
+        words = [text_code._words(lower)]
+        assert text_code.phrases_in(lower, words) == text_code.phrases_in(lower), lower
 
 
 def test_every_phrase_has_a_literal_to_look_for() -> None:

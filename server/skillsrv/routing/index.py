@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import math
 import re
 import sys
@@ -700,19 +701,15 @@ class RoutingIndex:
         """A plain BM25 index of each candidate's summary: its description and opening
         paragraphs, what the document says it is about."""
         count = len(self._summaries)
-        frequency: Counter[str] = Counter()
-        for counts in self._summaries:
-            frequency.update(counts)
-        df: Counter[str] = Counter()
-        for counts in self._summaries:
-            df.update(counts.keys())
-        average = max(1.0, sum(frequency.values()) / max(1, count))
+        df = Counter(itertools.chain.from_iterable(self._summaries))
+        lengths = [sum(counts.values()) for counts in self._summaries]
+        average = max(1.0, sum(lengths) / max(1, count))
+        idf_of = {n: math.log(1 + (count - n + 0.5) / (n + 0.5)) for n in set(df.values())}
         postings: dict[str, dict[int, float]] = defaultdict(dict)
         for index, counts in enumerate(self._summaries):
-            norm = K1 * (1 - B + B * sum(counts.values()) / average)
+            norm = K1 * (1 - B + B * lengths[index] / average)
             for term, tf in counts.items():
-                idf = math.log(1 + (count - df[term] + 0.5) / (df[term] + 0.5))
-                postings[term][index] = idf * (K1 + 1) * tf / (tf + norm)
+                postings[term][index] = idf_of[df[term]] * (K1 + 1) * tf / (tf + norm)
         self.summary_postings = dict(postings)
         del self._summaries
 

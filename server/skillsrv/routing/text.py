@@ -117,6 +117,11 @@ def _required_words(pattern: str) -> tuple[str, ...]:
 # The literals each phrase needs: `in` finds them ten times faster than the pattern's scan, and
 # most long texts have only a few of the phrases.
 _PHRASE_WORDS = tuple(_required_words(pattern.pattern) for pattern, _ in PHRASES)
+# Patterns that start with a whole word ("se(?<=\bse)[\s-]+...", "oom\b(?<=\boom)"): a
+# document has them only if that word is one of its words, not merely inside one ("se" is in
+# every document, "se" blocks in few).
+_WHOLE_FIRST = tuple(bool(re.match(r"([a-z]+)(\(\?<=\\b\1\)(\\b|\[\\s-\])|\\b\(\?<=\\b\1\))",
+                                   pattern.pattern)) for pattern, _ in PHRASES)
 _PHRASE_LITERALS = tuple(zip(_PHRASE_WORDS, PHRASES, strict=True))
 _CANONICAL = frozenset(SYNONYMS.values())
 _VOWELS = frozenset("aeiouy")
@@ -277,6 +282,7 @@ def phrases_in(lower: str, section_words: list[list[str]] | None = None) -> Phra
     as much to scan for each phrase, the same answer (a literal's letters are one word's)."""
     if section_words is None:
         contains = lower.__contains__
+        whole = contains
     else:
         distinct = set().union(*section_words)
         joined = " ".join(distinct)
@@ -284,8 +290,12 @@ def phrases_in(lower: str, section_words: list[list[str]] | None = None) -> Phra
         def contains(literal: str) -> bool:
             return literal in distinct or literal in joined
 
-    return tuple(phrase for words, phrase in zip(_PHRASE_WORDS, PHRASES, strict=True)
-                 if all(map(contains, words)) and phrase[0].search(lower))
+        # A word after "+" or "#" ("c+se") is inside a word of its own: then look in words.
+        whole = contains if "+" in joined or "#" in joined else distinct.__contains__
+    return tuple(phrase for words, first, phrase in zip(_PHRASE_WORDS, _WHOLE_FIRST, PHRASES,
+                                                        strict=True)
+                 if (whole if first else contains)(words[0]) and all(map(contains, words[1:]))
+                 and phrase[0].search(lower))
 
 
 def section_sequences(lower_sections: list[str], lower_whole: str) -> list[tuple[list[str],
