@@ -360,10 +360,14 @@ class RoutingIndex:
         line = 1 if doc.frontmatter_raw else None
         self._add(candidate, "description", description, kind="description",
                   source=_where(pack, doc.path, line))
+        # All of a document's headings at once (`_add` for each was a tenth of this part of
+        # the build): a loaded document is no redirect, so nothing else is due.
         heading_terms = body_code.heading_terms(heading.text for heading in doc.headings)
-        for heading, found in zip(doc.headings, heading_terms, strict=True):
-            self._add(candidate, "headings", heading.text, kind="heading",
-                      source=_where(pack, doc.path, heading.line), found=found)
+        candidate.fields["headings"].update(itertools.chain.from_iterable(heading_terms))
+        candidate.evidence.extend(
+            EvidenceItem("heading", heading.text.strip()[:160],
+                         _where(pack, doc.path, heading.line), frozenset(found))
+            for heading, found in zip(doc.headings, heading_terms, strict=True) if found)
         self._add(candidate, "pack", pack_text, kind="keyword" if pack.keywords else None,
                   source=where, found=pack_terms)
         for item in doc.extracted.use_when:
