@@ -133,6 +133,10 @@ _BRITISH = re.compile(r"(?<=[a-z]{3})(?:(is|ys)(e|ed|es|ing|er|ers|ation|ations)
 
 
 def _american(word: str) -> str:
+    # Most words have none of the three: testing for them is far cheaper than the pattern's
+    # scan, which starts at every position (a quarter of stemming a corpus's words).
+    if "is" not in word and "ys" not in word and "our" not in word:
+        return word
     found = _BRITISH.search(word)
     if found is None:
         return word
