@@ -91,3 +91,34 @@ def test_closing_a_stream_early_shuts_its_workers_down() -> None:
     assert multiprocessing.active_children() == []
     if "fork" in multiprocessing.get_all_start_methods():
         assert forking._can_fork()  # no pool threads left behind to make forking unsafe
+
+
+def _square_announcing_the_first(n: int) -> int:
+    fifo = os.environ.get("SKILLSRV_TEST_FIFO")
+    if n == 0 and fifo:
+        descriptor = os.open(fifo, os.O_WRONLY)
+        os.write(descriptor, str(os.getpid()).encode())
+        os.close(descriptor)
+    return n * n
+
+
+def test_workers_start_before_the_first_result_is_asked_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller may do other work first (the index scores its other fields meanwhile)."""
+    import select
+
+    if forking.pool_size(40, 10) < 2:
+        pytest.skip("no worker processes here")
+    fifo = tmp_path / "first"
+    os.mkfifo(fifo)
+    monkeypatch.setenv("SKILLSRV_TEST_FIFO", str(fifo))
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        results = forking.imap_forked(_square_announcing_the_first, range(40), minimum=10,
+                                      chunksize=4)
+        ready, _, _ = select.select([reader], [], [], 60)  # nothing has been asked for yet
+        assert ready, "no worker started the first job"
+        assert int(os.read(reader, 64)) != os.getpid()
+    finally:
+        os.close(reader)
+    assert list(results) == [n * n for n in range(40)]
