@@ -194,6 +194,11 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+def _document_key(pack: Pack, skill: Skill, doc: Document) -> tuple[str, str, str | None]:
+    """The key of a document's candidate (no sheet: the skill's own SKILL.md)."""
+    return (pack.name, skill.name, None if doc is skill.document else doc.file_name)
+
+
 def _where(pack: Pack, path: str, line: int | None) -> str:
     return f"{pack.name}/{path}:{line}" if line else f"{pack.name}/{path}"
 
@@ -285,8 +290,7 @@ class RoutingIndex:
             # In the order prepare was given the documents: each is indexed as soon as its
             # profile arrives.
             for pack, skill, doc in docs:
-                self._add_body(self._by_key[(pack.name, skill.name, None if doc is skill.document
-                                             else doc.file_name)],
+                self._add_body(self._by_key[_document_key(pack, skill, doc)],
                                skill.description_of(doc), bodies.profile(doc), others,
                                frequency)
             bodies.finish()
@@ -339,9 +343,7 @@ class RoutingIndex:
             for doc in [*skill.sheets, *skill.orphans]:
                 self._candidate(pack, skill, doc)
             for doc in skill.documents():
-                candidate = self.candidates[self._by_key[(pack.name, skill.name,
-                                                          None if doc is skill.document
-                                                          else doc.file_name)]]
+                candidate = self.candidates[self._by_key[_document_key(pack, skill, doc)]]
                 self._add_document(pack, skill, doc, candidate, pack_text, pack_terms)
             self._add_router_items(pack, skill, router)
 
@@ -524,9 +526,8 @@ class RoutingIndex:
         fields (the bodies' document frequencies are counted apart from them)."""
         count = len(self.candidates)
         self.max_idf = math.log(1 + (count - 1 + 0.5) / 1.5) if count > 1 else 1.0
-        self.postings["body"] = {}  # filled term by term as queries ask
         if count == 0:
-            return []
+            return []  # the postings stay as `_build` made them: empty
         lengths = [{name: sum(counts.values()) for name, counts in candidate.fields.items()
                     if name != "body"} for candidate in self.candidates]
         averages = {name: max(1.0, sum(length.get(name, 0) for length in lengths) / count)
